@@ -1,0 +1,88 @@
+/**
+ * The records Girder keeps. Runtime state (replica status, in-flight counts) is not here:
+ * it is derived by the runtime and never stored.
+ */
+
+export type ApiKeyType = 'PERSONAL' | 'WORKSPACE_MANAGE_ALL' | 'WORKSPACE_EXPORT_METRICS' | 'WORKSPACE_INVOKE';
+
+export interface AutoscalingSettings {
+  min_replica: number;
+  max_replica: number;
+  autoscaling_window: number | null;
+  scale_down_delay: number | null;
+  concurrency_target: number;
+  target_utilization_percentage: number | null;
+  max_scale_down_rate?: number | null;
+}
+
+export interface PromotionSettings {
+  redeploy_on_promotion?: boolean | null;
+  rolling_deploy?: boolean | null;
+  promotion_cleanup_strategy?: 'KEEP' | 'SCALE_TO_ZERO' | 'DEACTIVATE' | null;
+}
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** Last number used for `deployment-N` names; never reused after a delete. */
+  deploymentSeq: number;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  modelId: string;
+  name: string;
+  createdAt: string;
+  isDevelopment: boolean;
+  /** false once deactivated: no replicas, requests get 404 model_unavailable (decision 5). */
+  active: boolean;
+  /** Absolute path of the immutable snapshot (the development deployment's is replaced on each push). */
+  dir: string;
+  /** The parsed config.yaml, as JSON. */
+  config: Record<string, unknown>;
+  autoscaling: AutoscalingSettings;
+  labels: Record<string, unknown> | null;
+}
+
+export interface EnvironmentRecord {
+  modelId: string;
+  name: string;
+  createdAt: string;
+  currentDeploymentId: string | null;
+  autoscaling: AutoscalingSettings;
+  promotion: PromotionSettings;
+}
+
+export interface ApiKeyRecord {
+  prefix: string;
+  /** hex sha256 of the whole key; the key itself is never stored. */
+  hash: string;
+  name: string | null;
+  type: ApiKeyType;
+  modelIds: string[] | null;
+  createdAt: string;
+}
+
+export interface SecretRecord {
+  name: string;
+  value: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const DEFAULT_AUTOSCALING: AutoscalingSettings = {
+  min_replica: 0,
+  max_replica: 1,
+  autoscaling_window: 60,
+  scale_down_delay: 900,
+  concurrency_target: 1,
+  target_utilization_percentage: 70,
+  max_scale_down_rate: 50,
+};
+
+export const DEFAULT_PROMOTION: PromotionSettings = {
+  redeploy_on_promotion: false,
+  rolling_deploy: false,
+  promotion_cleanup_strategy: 'SCALE_TO_ZERO',
+};

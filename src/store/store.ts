@@ -1,0 +1,41 @@
+import type {
+  ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
+} from '../control/types.ts';
+
+/**
+ * The storage contract. Every backend (SQLite embedded, Postgres for several nodes) implements it
+ * and passes the one conformance suite in `conformance.ts`.
+ *
+ * Methods are async even where SQLite is synchronous, so that a networked backend fits the same
+ * callers. Nothing on the inference hot path calls the store: the registry keeps an in-memory view.
+ */
+export interface Store {
+  listModels(): Promise<ModelRecord[]>;
+  insertModel(model: ModelRecord): Promise<void>;
+  /** Deletes the model with its deployments and environments. */
+  deleteModel(id: string): Promise<void>;
+  /** Atomically increments the model's deployment counter and returns the new value. */
+  nextDeploymentSeq(modelId: string): Promise<number>;
+
+  listDeployments(): Promise<DeploymentRecord[]>;
+  insertDeployment(deployment: DeploymentRecord): Promise<void>;
+  updateDeployment(id: string, patch: Partial<Omit<DeploymentRecord, 'id' | 'modelId'>>): Promise<void>;
+  deleteDeployment(id: string): Promise<void>;
+
+  listEnvironments(): Promise<EnvironmentRecord[]>;
+  /** Inserts or replaces by (modelId, name). */
+  putEnvironment(env: EnvironmentRecord): Promise<void>;
+  deleteEnvironment(modelId: string, name: string): Promise<void>;
+
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Returns false when no key had that prefix. */
+  deleteApiKey(prefix: string): Promise<boolean>;
+
+  listSecrets(): Promise<SecretRecord[]>;
+  /** Inserts or updates by name; keeps createdAt of an existing secret. */
+  putSecret(name: string, value: string, now: string): Promise<SecretRecord>;
+  deleteSecret(name: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}
