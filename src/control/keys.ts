@@ -1,0 +1,98 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { badRequest, notFound } from '../errors.ts';
+import { MODEL_ID_RE, newApiKey } from '../ids.ts';
+import type { Store } from '../store/store.ts';
+import type { ApiKeyRecord, ApiKeyType } from './types.ts';
+
+const KEY_TYPES: ApiKeyType[] = ['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE'];
+const NAME_RE = /^[a-z0-9-]{1,64}$/;
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** The lookup prefix of a key: the part before the first dot, or its first 8 characters. */
+export function keyPrefix(key: string): string {
+  const dot = key.indexOf('.');
+  return dot > 0 ? key.slice(0, dot) : key.slice(0, 8);
+}
+
+/** Keys that may use the management API. */
+export const canManage = (k: ApiKeyRecord): boolean => k.type === 'PERSONAL' || k.type === 'WORKSPACE_MANAGE_ALL';
+
+/** Whether the key may call a model: manage keys and unscoped invoke keys call every model. */
+export function canInvoke(k: ApiKeyRecord, modelId: string): boolean {
+  if (canManage(k)) return true;
+  if (k.type !== 'WORKSPACE_INVOKE') return false;
+  return k.modelIds == null || k.modelIds.includes(modelId);
+}
+
+/**
+ * API keys, held in memory as sha256 digests by prefix and written through to the store.
+ * Verifying a key costs one hash and one constant-time compare; the key itself is never stored.
+ *
+ * @example
+ *   const { key } = await keys.create({ type: 'WORKSPACE_INVOKE', name: 'ci', modelIds: ['abcd1234'] });
+ *   keys.verify(key)?.type // 'WORKSPACE_INVOKE'
+ */
+export class KeyRing {
+  readonly #store: Store;
+  readonly #byPrefix = new Map<string, { record: ApiKeyRecord; digest: Buffer }>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  async load(): Promise<void> {
+    for (const record of await this.#store.listApiKeys()) {
+      this.#byPrefix.set(record.prefix, { record, digest: Buffer.from(record.hash, 'hex') });
+    }
+  }
+
+  /** The record of a valid key, or undefined. */
+  verify(key: string): ApiKeyRecord | undefined {
+    const entry = this.#byPrefix.get(keyPrefix(key));
+    if (!entry) return undefined;
+    return timingSafeEqual(sha256(key), entry.digest) ? entry.record : undefined;
+  }
+
+  list(): ApiKeyRecord[] {
+    return [...this.#byPrefix.values()].map((e) => e.record);
+  }
+
+  /** Creates a new random key; the plain key is returned once and never again. */
+  async create(opts: { type: ApiKeyType; name?: string | null; modelIds?: string[] | null }): Promise<{ key: string; record: ApiKeyRecord }> {
+    if (!KEY_TYPES.includes(opts.type)) throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${KEY_TYPES.join(', ')}.`);
+    if (opts.name != null && !NAME_RE.test(opts.name)) throw badRequest(`Invalid key name "${opts.name}".`, 'Use lowercase letters, digits and hyphens.');
+    const modelIds = opts.modelIds?.length ? opts.modelIds : null;
+    if (modelIds && opts.type !== 'WORKSPACE_INVOKE' && opts.type !== 'WORKSPACE_EXPORT_METRICS') {
+      throw badRequest('model_ids may only be set on WORKSPACE_INVOKE and WORKSPACE_EXPORT_METRICS keys.');
+    }
+    for (const id of modelIds ?? []) if (!MODEL_ID_RE.test(id)) throw badRequest(`"${id}" is not a model id.`);
+    let key = newApiKey();
+    while (this.#byPrefix.has(keyPrefix(key))) key = newApiKey();
+    const record = await this.register(key, { type: opts.type, name: opts.name ?? null, modelIds });
+    return { key, record };
+  }
+
+  /** Stores a given key (e.g. GIRDER_API_KEY); a no-op when that exact key is already known. */
+  async register(key: string, opts: { type: ApiKeyType; name: string | null; modelIds?: string[] | null }): Promise<ApiKeyRecord> {
+    const known = this.verify(key);
+    if (known) return known;
+    const prefix = keyPrefix(key);
+    if (this.#byPrefix.has(prefix)) throw badRequest(`Another key already uses the prefix "${prefix}".`);
+    const digest = sha256(key);
+    const record: ApiKeyRecord = {
+      prefix, hash: digest.toString('hex'), name: opts.name, type: opts.type, modelIds: opts.modelIds ?? null, createdAt: new Date().toISOString(),
+    };
+    await this.#store.insertApiKey(record);
+    this.#byPrefix.set(prefix, { record, digest });
+    return record;
+  }
+
+  async revoke(prefix: string): Promise<ApiKeyRecord> {
+    const entry = this.#byPrefix.get(prefix);
+    if (!entry) throw notFound(`No API key with prefix "${prefix}".`, 'List keys with `girder keys list`.');
+    await this.#store.deleteApiKey(prefix);
+    this.#byPrefix.delete(prefix);
+    return entry.record;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * A model's Truss-style `config.yaml`: parsed, validated, defaults filled.
+ *
+ * Errors name the file, the line, the key and what is wrong, so a user can fix them at once:
+ *   config.yaml:7: runtime.predict_concurrency: must be an integer >= 1 (got "two")
+ *
+ * The YAML is read as PyYAML reads it (Truss uses `yaml.safe_load`): YAML 1.1, so `yes`/`on` are
+ * booleans and `010` is octal, except that dates stay strings (they would not survive JSON).
+ *
+ * @example
+ *   const { config, warnings } = parseModelConfig(await readFile(join(dir, 'config.yaml'), 'utf8'));
+ *   const env = { GIRDER_CONFIG: JSON.stringify(configForReplica(config, 'model.py')) };
+ */
+import { isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from 'yaml';
+import { ConfigSchema } from './config-schema.ts';
+
+export interface HealthChecks {
+  startup_threshold_seconds: number | null;
+  stop_traffic_threshold_seconds: number | null;
+  restart_threshold_seconds: number | null;
+  restart_check_delay_seconds: number | null;
+}
+
+export interface DockerServer {
+  start_command: string;
+  server_port: number;
+  predict_endpoint: string;
+  readiness_endpoint: string;
+  liveness_endpoint: string;
+}
+
+export interface ModelConfig {
+  model_name: string | null;
+  description: string | null;
+  model_metadata: Record<string, unknown>;
+  /** Values as strings, as Truss makes them (`true`, `8000`, `1.0`). */
+  environment_variables: Record<string, string>;
+  /** Declared secret names; the values in the file are placeholders and are not used. */
+  secrets: Record<string, string | null>;
+  runtime: {
+    predict_concurrency: number;
+    streaming_read_timeout: number;
+    /** Girder extension: this deployment's sync predict timeout in seconds; null = the server's default. */
+    predict_timeout_seconds: number | null;
+    health_checks: HealthChecks;
+  };
+  docker_server: DockerServer | null;
+  model_module_dir: string;
+  /** null: the runtime picks the file. */
+  model_class_filename: string | null;
+  model_class_name: string;
+  data_dir: string;
+  resources: Record<string, unknown>;
+  /** The whole parsed document, keys Girder does not model included. */
+  raw: Record<string, unknown>;
+}
+
+export class ConfigError extends Error {
+  /** Dotted path of the offending key (`runtime.predict_concurrency`); '' for the document as a whole. */
+  readonly key: string;
+  /** 1-based line of the offending value in the file, when known. */
+  readonly line: number | null;
+  readonly reason: string;
+  readonly file: string;
+
+  constructor(file: string, key: string, line: number | null, reason: string) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${key === '' ? '' : `${key}: `}${reason}`);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.key = key;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+/** Top-level keys of Truss's `TrussConfig` (`properties` of shared/reference/truss-config.schema.json). */
+const TRUSS_TOP_LEVEL_KEYS = new Set([
+  'model_name', 'model_metadata', 'description', 'examples_filename', 'data_dir', 'external_data',
+  'external_package_dirs', 'python_version', 'base_image', 'requirements_file', 'requirements', 'system_packages',
+  'environment_variables', 'secrets', 'resources', 'runtime', 'build', 'build_commands', 'docker_server',
+  'model_cache', 'weights', 'trt_llm', 'training_checkpoints', 'bis_llm', 'input_type', 'model_framework',
+  'model_type', 'model_module_dir', 'model_class_filename', 'model_class_name', 'bundled_packages_dir',
+  'use_local_src', 'cache_internal', 'live_reload', 'apply_library_patches', 'spec_version',
+]);
+
+/** Known keys of the nested sections: Truss's `$defs` Runtime, HealthChecks, DockerServer, plus Girder's own. */
+const KNOWN_SECTION_KEYS: Record<string, Set<string>> = {
+  runtime: new Set([
+    'predict_concurrency', 'streaming_read_timeout', 'enable_tracing_data', 'enable_debug_logs', 'transport',
+    'is_websocket_endpoint', 'health_checks', 'oidc', 'remote_ssh', 'egress_restrictions',
+    'truss_server_version_override',
+    'num_workers', // removed by Truss (must be 1), still accepted
+    'predict_timeout_seconds', // Girder extension
+  ]),
+  'runtime.health_checks': new Set([
+    'restart_check_delay_seconds', 'restart_threshold_seconds', 'stop_traffic_threshold_seconds',
+    'startup_threshold_seconds',
+  ]),
+  docker_server: new Set([
+    'start_command', 'server_port', 'predict_endpoint', 'readiness_endpoint', 'liveness_endpoint',
+    'run_as_user_id', 'no_build',
+  ]),
+};
+
+/** PyYAML's booleans (the yaml package's YAML 1.1 schema would also take `y`/`n`, e.g. `{x: 1, y: 2}`). */
+function pyBool(value: boolean, test: RegExp): ScalarTag {
+  return { tag: 'tag:yaml.org,2002:bool', default: true, test, identify: (v) => v === value, resolve: () => value };
+}
+const PYYAML_TAGS = (tags: unknown[]) => [
+  ...tags.filter((t) => {
+    const tag = (t as { tag?: string }).tag;
+    return tag !== 'tag:yaml.org,2002:bool' && tag !== 'tag:yaml.org,2002:timestamp';
+  }),
+  pyBool(true, /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/),
+  pyBool(false, /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/),
+];
+
+type Path = readonly PropertyKey[];
+
+/** Finds the node at `path` (or the deepest existing ancestor) and returns its 1-based line. */
+function lineAt(doc: Document, lines: LineCounter, path: Path, wantKey = false): number | null {
+  let node: unknown = doc.contents;
+  const lineOfNode = (n: unknown) => {
+    const range = (n as Node | null)?.range;
+    return range ? lines.linePos(range[0]).line : null;
+  };
+  let best = lineOfNode(node);
+  for (let i = 0; i < path.length; i++) {
+    const segment = String(path[i]);
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === segment);
+      if (!pair) return best;
+      const keyLine = lineOfNode(pair.key);
+      if (last && wantKey) return keyLine ?? best;
+      best = keyLine ?? best;
+      node = pair.value;
+      // A block collection starts on the line below its key: keep pointing at the key.
+      if (node && !isCollection(node)) best = lineOfNode(node) ?? best;
+    } else if (isSeq(node)) {
+      node = node.items[Number(segment)];
+      best = lineOfNode(node) ?? best;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Numbers in environment_variables keep their written form (`1.0` stays "1.0", as Python's str() gives). */
+function envAsWritten(doc: Document, env: unknown): unknown {
+  const node = doc.get('environment_variables', true);
+  if (!isMap(node) || !isRecord(env)) return env;
+  const out: Record<string, unknown> = { ...env };
+  for (const pair of node.items) {
+    if (isScalar(pair.key) && isScalar(pair.value) && typeof pair.value.value === 'number' && pair.value.source) {
+      out[String(pair.key.value)] = pair.value.source;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses and validates `config.yaml`. Throws ConfigError; returns the normalized config and one warning
+ * per unknown key (kept in `raw`, not used by Girder).
+ */
+export function parseModelConfig(text: string, fileName = 'config.yaml'): { config: ModelConfig; warnings: string[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', customTags: PYYAML_TAGS as never });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = syntax.linePos?.[0].line ?? null;
+    throw new ConfigError(fileName, '', line, `invalid YAML: ${syntax.message.split(' at line ')[0]}`);
+  }
+  const warnings = doc.warnings.map((w) => `${fileName}:${w.linePos?.[0].line ?? '?'}: ${w.message.split(' at line ')[0]}`);
+
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ConfigError(fileName, '', null, `invalid YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isRecord(parsed)) {
+    const got = Array.isArray(parsed) ? 'a list' : describe(parsed);
+    throw new ConfigError(fileName, '', lineAt(doc, lines, []), `the top level must be a mapping of keys to values (got ${got})`);
+  }
+  const raw = parsed;
+
+  const result = ConfigSchema.safeParse({ ...raw, environment_variables: envAsWritten(doc, raw.environment_variables) });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path;
+    // A bad record key (a secret or variable name): the key itself is the offending value.
+    const badKey = issue.code === 'invalid_key';
+    const message = badKey ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    const got = badKey ? path[path.length - 1] : valueAt(raw, path);
+    const reason = got === undefined ? message : `${message} (got ${describe(got)})`;
+    throw new ConfigError(fileName, path.map(String).join('.'), lineAt(doc, lines, path), reason);
+  }
+  const data = result.data;
+
+  const warn = (path: string[]) =>
+    warnings.push(`${fileName}:${lineAt(doc, lines, path, true) ?? '?'}: unknown key "${path.join('.')}" (ignored)`);
+  for (const key of Object.keys(raw)) if (!TRUSS_TOP_LEVEL_KEYS.has(key)) warn([key]);
+  for (const [section, known] of Object.entries(KNOWN_SECTION_KEYS)) {
+    const path = section.split('.');
+    const value = valueAt(raw, path);
+    if (isRecord(value)) for (const key of Object.keys(value)) if (!known.has(key)) warn([...path, key]);
+  }
+
+  const { predict_concurrency, streaming_read_timeout, predict_timeout_seconds, health_checks } = data.runtime;
+  const docker = data.docker_server;
+  const config: ModelConfig = {
+    model_name: data.model_name,
+    description: data.description,
+    model_metadata: data.model_metadata,
+    environment_variables: data.environment_variables,
+    secrets: data.secrets,
+    runtime: { predict_concurrency, streaming_read_timeout, predict_timeout_seconds, health_checks },
+    docker_server: docker && {
+      start_command: docker.start_command,
+      server_port: docker.server_port,
+      predict_endpoint: docker.predict_endpoint,
+      readiness_endpoint: docker.readiness_endpoint,
+      liveness_endpoint: docker.liveness_endpoint,
+    },
+    model_module_dir: data.model_module_dir,
+    model_class_filename: data.model_class_filename,
+    model_class_name: data.model_class_name,
+    data_dir: data.data_dir,
+    resources: data.resources,
+    raw,
+  };
+  return { config, warnings };
+}
+
+/**
+ * The JSON replicas receive as GIRDER_CONFIG: `raw` with the normalized values written over it
+ * (nested sections merged, so unknown keys such as `runtime.transport` survive) and
+ * `model_class_filename` set to the file the runner must load.
+ */
+export function configForReplica(config: ModelConfig, modelClassFilename: string): Record<string, unknown> {
+  const { raw, runtime, docker_server, ...normalized } = config;
+  const rawRuntime = isRecord(raw.runtime) ? raw.runtime : {};
+  const rawChecks = isRecord(rawRuntime.health_checks) ? rawRuntime.health_checks : {};
+  const rawDocker = isRecord(raw.docker_server) ? raw.docker_server : {};
+  return structuredClone({
+    ...raw,
+    ...normalized,
+    runtime: { ...rawRuntime, ...runtime, health_checks: { ...rawChecks, ...runtime.health_checks } },
+    docker_server: docker_server && { ...rawDocker, ...docker_server },
+    model_class_filename: modelClassFilename,
+  });
+}

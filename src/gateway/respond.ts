@@ -1,0 +1,22 @@
+import type { ServerResponse } from 'node:http';
+import { toGirderError } from '../errors.ts';
+
+/** Sends a JSON body with the given status (and extra headers). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Sends any thrown value as an ErrorResponse, or, when the response already started (a stream
+ * failing midway), ends the connection: as on Baseten, a stream that fails just stops.
+ */
+export function sendError(res: ServerResponse, err: unknown, headers?: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const e = toGirderError(err);
+  sendJson(res, e.status, e.toJSON(), headers);
+}

@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ModelConfig } from '../../control/packaging/config.ts';
+import { GirderError, badRequest, notFound } from '../../errors.ts';
+import type { Replica } from '../../runtime/replica.ts';
+import type { App } from '../app-context.ts';
+import { authenticate, requireInvoke } from '../auth.ts';
+import { AbortReason, CLIENT_GONE, TIMEOUT, payloadTooLarge, proxy } from '../proxy.ts';
+import { sendJson } from '../respond.ts';
+import type { Route } from '../target.ts';
+
+type InferenceRoute = Extract<Route, { surface: 'inference' }>;
+
+/**
+ * Sync inference on a model target: `predict`, `sync/{route…}` and `wake`. The path of a request:
+ * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
+ */
+export async function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> {
+  const key = authenticate(req, app.keys);
+  requireInvoke(key, route.id);
+  if (route.kind === 'chain') throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
+  const deployment = app.registry.resolve(route.id, route.target);
+  const headers = {
+    'x-baseten-request-id': requestId, 'x-baseten-model-id': deployment.modelId, 'x-baseten-model-version-id': deployment.id,
+  };
+  switch (route.action) {
+    case 'wake':
+      if (req.method !== 'POST') throw badRequest('wake takes POST.');
+      app.supervisor.wake(deployment);
+      sendJson(res, 202, {}, headers);
+      return;
+    case 'predict':
+      if (req.method !== 'POST') throw badRequest(`predict takes POST, not ${req.method}.`);
+      break;
+    case 'sync':
+      break;
+    case 'run_remote':
+      throw badRequest('run_remote is for chains; call predict on a model.');
+    default:
+      throw badRequest(`${route.action} is not available in this Girder yet.`, 'Use the sync predict route.');
+  }
+
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > app.options.maxBodyBytes) {
+    res.setHeader('connection', 'close');
+    throw payloadTooLarge(Number(declared), app.options.maxBodyBytes);
+  }
+
+  const config = deployment.config as unknown as ModelConfig;
+  const timeoutMs = (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new AbortReason(TIMEOUT)), timeoutMs);
+  const onClose = () => { if (!res.writableFinished) ac.abort(new AbortReason(CLIENT_GONE)); };
+  res.once('close', onClose);
+  const logsHint = `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
+
+  let replica: Replica;
+  try {
+    replica = await app.supervisor.acquire(deployment, 'sync', ac.signal);
+  } catch (err) {
+    clearTimeout(timer);
+    if (err instanceof AbortReason && err.why === TIMEOUT) {
+      throw new GirderError('model_not_ready', `No replica of deployment ${deployment.id} became ready before the request's deadline.`, logsHint);
+    }
+    throw err;
+  }
+  try {
+    await proxy({
+      req, res, replica, requestId, signal: ac.signal, logsHint,
+      method: req.method ?? 'POST',
+      path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
+      responseHeaders: headers,
+      bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
+      maxBodyBytes: app.options.maxBodyBytes,
+      wrapErrors: route.action === 'predict',
+    });
+  } finally {
+    clearTimeout(timer);
+    res.off('close', onClose);
+    app.supervisor.release(deployment.id, replica);
+  }
+}

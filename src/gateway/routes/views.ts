@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord } from '../../control/types.ts';
+import type { App } from '../app-context.ts';
+
+/** Everything runs on this machine's CPU: one instance type, named honestly. */
+export const INSTANCE_TYPE = {
+  id: 'local', name: 'local', memory_limit_mib: 0, millicpu_limit: 0, gpu_count: 0, gpu_type: null, gpu_memory_limit_mib: null,
+};
+const TEAM = 'default';
+
+/** ModelV1 of Baseten's management API. */
+export function modelView(app: App, m: ModelRecord) {
+  const production = app.registry.environment(m.id, 'production');
+  return {
+    id: m.id,
+    created_at: m.createdAt,
+    name: m.name,
+    deployments_count: app.registry.deploymentsOf(m.id).length,
+    production_deployment_id: production?.currentDeploymentId ?? null,
+    development_deployment_id: app.registry.developmentOf(m.id)?.id ?? null,
+    instance_type_name: INSTANCE_TYPE.name,
+    team_name: TEAM,
+  };
+}
+
+/** DeploymentV1, with the live status from the supervisor. */
+export function deploymentView(app: App, d: DeploymentRecord) {
+  const env = app.registry.environmentOf(d);
+  const { status, active_replica_count } = app.supervisor.status(d);
+  return {
+    id: d.id,
+    created_at: d.createdAt,
+    name: d.name,
+    model_id: d.modelId,
+    is_production: env?.name === 'production',
+    is_development: d.isDevelopment,
+    status,
+    active_replica_count,
+    autoscaling_settings: d.autoscaling,
+    instance_type_name: INSTANCE_TYPE.name,
+    environment: env?.name ?? null,
+    labels: d.labels,
+  };
+}
+
+/** EnvironmentV1. */
+export function environmentView(app: App, e: EnvironmentRecord) {
+  const current = e.currentDeploymentId ? app.registry.deployments.get(e.currentDeploymentId) : undefined;
+  return {
+    name: e.name,
+    created_at: e.createdAt,
+    model_id: e.modelId,
+    current_deployment: current ? deploymentView(app, current) : null,
+    candidate_deployment: null,
+    in_progress_promotion: null,
+    autoscaling_settings: e.autoscaling,
+    promotion_settings: e.promotion,
+    instance_type: INSTANCE_TYPE,
+  };
+}
+
+/** APIKeyInfoV1: never the key itself. */
+export function apiKeyView(k: ApiKeyRecord) {
+  return { prefix: k.prefix, name: k.name, type: k.type, model_ids: k.modelIds, team_name: TEAM, created_at: k.createdAt };
+}
+
+/** SecretV1: a stable id derived from the name, never the value. */
+export function secretView(s: { name: string; created_at: string; updated_at: string }) {
+  const id = createHash('sha256').update(s.name).digest('hex').slice(0, 7);
+  return { id, created_at: s.created_at, updated_at: s.updated_at, name: s.name, team_name: TEAM };
+}

@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { KeyRing } from './control/keys.ts';
+import { Registry } from './control/registry.ts';
+import { Secrets } from './control/secrets.ts';
+import { DEFAULT_OPTIONS, type App, type GirderOptions } from './gateway/app-context.ts';
+import { createGatewayServer } from './gateway/server.ts';
+import { LogBook } from './runtime/logs.ts';
+import { Supervisor } from './runtime/supervisor.ts';
+import { SqliteStore } from './store/sqlite/store.ts';
+import type { Store } from './store/store.ts';
+
+export interface StartOptions extends Partial<GirderOptions> {
+  dataDir: string;
+  /** Registered as a WORKSPACE_MANAGE_ALL key (GIRDER_API_KEY). */
+  apiKey?: string;
+}
+
+/**
+ * One Girder: the store, the control plane, the runtime and the gateway in one process.
+ *
+ * @example
+ *   const g = await Girder.start({ dataDir: './.girder', port: 0 });
+ *   console.log(g.url, g.newAdminKey);
+ *   await g.close();
+ */
+export class Girder implements App {
+  readonly options: GirderOptions;
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly keys: KeyRing;
+  readonly secrets: Secrets;
+  readonly logs: LogBook;
+  readonly supervisor: Supervisor;
+  readonly server: Server;
+  /** The admin key created by this start (first start without GIRDER_API_KEY), else null. */
+  newAdminKey: string | null = null;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: GirderOptions, store: Store) {
+    this.options = options;
+    this.store = store;
+    this.registry = new Registry(store);
+    this.keys = new KeyRing(store);
+    this.secrets = new Secrets(store);
+    this.logs = new LogBook(join(options.dataDir, 'logs'));
+    this.supervisor = new Supervisor({ dataDir: options.dataDir, registry: this.registry, secrets: this.secrets, logs: this.logs, probeIntervalMs: options.probeIntervalMs });
+    this.server = createGatewayServer(this);
+  }
+
+  static async start(opts: StartOptions): Promise<Girder> {
+    const options: GirderOptions = { ...DEFAULT_OPTIONS, ...opts, dataDir: resolve(opts.dataDir) };
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')));
+    await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load()]);
+    await g.#ensureAdminKey(opts.apiKey);
+    await new Promise<void>((ok, fail) => {
+      g.server.once('error', fail);
+      g.server.listen(options.port, options.host, () => ok());
+    });
+    g.supervisor.start();
+    return g;
+  }
+
+  async #ensureAdminKey(envKey: string | undefined): Promise<void> {
+    if (envKey) {
+      await this.keys.register(envKey, { type: 'WORKSPACE_MANAGE_ALL', name: 'girder-api-key-env' });
+      return;
+    }
+    const file = join(this.options.dataDir, 'admin-key');
+    if (existsSync(file) || this.keys.list().length) return;
+    const { key } = await this.keys.create({ type: 'WORKSPACE_MANAGE_ALL', name: 'admin' });
+    writeFileSync(file, key + '\n', { mode: 0o600 });
+    this.newAdminKey = key;
+  }
+
+  /** The admin key saved in the data dir, if this Girder created one. */
+  savedAdminKey(): string | null {
+    try { return readFileSync(join(this.options.dataDir, 'admin-key'), 'utf8').trim(); } catch { return null; }
+  }
+
+  get url(): string {
+    const { port } = this.server.address() as AddressInfo;
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Stops accepting requests, stops every replica, and closes the store. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.server.close();
+      const replicas = this.supervisor.close();
+      // In-flight requests end with the replicas; idle keep-alive sockets go now.
+      this.server.closeIdleConnections();
+      await replicas;
+      this.server.closeAllConnections();
+      await this.logs.close();
+      await this.store.close();
+    })();
+    return this.#closed;
+  }
+}

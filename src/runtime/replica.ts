@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { Pool } from 'undici';
+import { newReplicaId } from '../ids.ts';
+import type { LogBook } from './logs.ts';
+import type { LaunchSpec } from './runners/launch.ts';
+import type { SlotHolder } from './slots.ts';
+
+export type ReplicaState = 'starting' | 'ready' | 'unready' | 'stopping' | 'exited';
+
+export interface ReplicaOptions {
+  deploymentId: string;
+  spec: LaunchSpec;
+  /** The replica protocol's environment (PORT is added here). */
+  env: Record<string, string>;
+  capacity: number;
+  logs: LogBook;
+  /** Give up on a replica that is not ready after this long. */
+  startupTimeoutMs: number;
+  /** Stop routing to a replica whose readiness has failed this long (0: at the first failure). */
+  stopTrafficAfterMs: number;
+  /** Restart a replica whose liveness has failed this long. */
+  restartAfterMs: number;
+  probeIntervalMs: number;
+}
+
+/** Finds a free loopback port by binding port 0. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One replica: a child process serving the replica protocol on a loopback port, its probes, and an
+ * undici pool of keep-alive connections to it. The supervisor decides when to start and stop it; the
+ * slot queue routes to it while `routable`.
+ *
+ * Events: `state` (the new ReplicaState), `exit` (code, signal), `failed` (reason: it did not become
+ * ready in time, or its liveness check failed for too long; the supervisor replaces it).
+ */
+export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number | null, NodeJS.Signals | null]; failed: [string] }> implements SlotHolder {
+  readonly id = newReplicaId();
+  readonly capacity: number;
+  readonly opts: ReplicaOptions;
+  inflight = 0;
+  state: ReplicaState = 'starting';
+  port = 0;
+  pool: Pool | undefined;
+  /** Exit code or signal once the process ended, for error messages. */
+  exitInfo = '';
+  #child: ChildProcess | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #readyFailingSince = 0;
+  #liveFailingSince = 0;
+  #startedAt = 0;
+
+  constructor(opts: ReplicaOptions) {
+    super();
+    this.opts = opts;
+    this.capacity = opts.capacity;
+  }
+
+  get routable(): boolean {
+    return this.state === 'ready';
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  #setState(state: ReplicaState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  #note(level: string, msg: string): void {
+    this.opts.logs.note(this.opts.deploymentId, this.id, level, msg);
+  }
+
+  async start(): Promise<void> {
+    const { spec, logs, deploymentId } = this.opts;
+    this.port = spec.fixedPort ?? await freePort();
+    this.pool = new Pool(this.origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+    this.#startedAt = Date.now();
+    this.#note('info', `starting ${spec.runner} replica on port ${this.port}`);
+    // A process group of its own, so that stop() reaches every process a custom command starts.
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd, env: { ...this.opts.env, PORT: String(this.port) }, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream]!, crlfDelay: Infinity })
+        .on('line', (line) => logs.addLine(deploymentId, this.id, stream, line));
+    }
+    child.stdin!.on('error', () => {});
+    child.on('error', (err) => {
+      this.#note('error', `could not start \`${spec.command}\`: ${err.message}`);
+      this.#exited(null, null, err.message);
+    });
+    child.on('exit', (code, signal) => this.#exited(code, signal));
+    this.#schedule(0);
+  }
+
+  #exited(code: number | null, signal: NodeJS.Signals | null, reason?: string): void {
+    if (this.state === 'exited') return;
+    clearTimeout(this.#probeTimer);
+    this.exitInfo = reason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    if (this.state !== 'stopping') this.#note('error', `replica exited unexpectedly (${this.exitInfo})`);
+    this.#setState('exited');
+    void this.pool?.destroy().catch(() => {});
+    this.emit('exit', code, signal);
+  }
+
+  #schedule(ms: number): void {
+    this.#probeTimer = setTimeout(() => void this.#probe(), ms);
+    this.#probeTimer.unref();
+  }
+
+  #ending(): boolean {
+    return this.state === 'stopping' || this.state === 'exited';
+  }
+
+  async #check(path: string): Promise<boolean> {
+    try {
+      const res = await this.pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#ending()) return;
+    const { spec, startupTimeoutMs, stopTrafficAfterMs, restartAfterMs, probeIntervalMs } = this.opts;
+    const now = Date.now();
+    if (this.state === 'starting') {
+      if (await this.#check(spec.readinessPath)) {
+        this.#note('info', `ready after ${((Date.now() - this.#startedAt) / 1000).toFixed(1)} s`);
+        this.#setState('ready');
+        this.#schedule(probeIntervalMs);
+      } else if (now - this.#startedAt > startupTimeoutMs) {
+        this.#note('error', `not ready after ${startupTimeoutMs / 1000} s (startup_threshold_seconds); replacing it`);
+        this.emit('failed', 'startup timeout');
+      } else {
+        // Poll fast at first so that a quick model is routable at once, then back off.
+        this.#schedule(Math.min(probeIntervalMs, 25 + (now - this.#startedAt) / 10));
+      }
+      return;
+    }
+    const [live, ready] = await Promise.all([this.#check(spec.livenessPath), this.#check(spec.readinessPath)]);
+    if (this.#ending()) return; // stopped while the probes ran
+    const t = Date.now();
+    this.#liveFailingSince = live ? 0 : this.#liveFailingSince || t;
+    this.#readyFailingSince = ready ? 0 : this.#readyFailingSince || t;
+    if (this.#liveFailingSince && t - this.#liveFailingSince >= restartAfterMs) {
+      this.#note('error', 'Health check failed: liveness failing; restarting the replica');
+      this.emit('failed', 'liveness');
+      return;
+    }
+    if (this.#readyFailingSince && t - this.#readyFailingSince >= stopTrafficAfterMs && this.state === 'ready') {
+      this.#note('warn', 'Health check failed: readiness failing; traffic stopped');
+      this.#setState('unready');
+    } else if (!this.#readyFailingSince && this.state === 'unready') {
+      this.#note('info', 'readiness passing again; traffic resumed');
+      this.#setState('ready');
+    }
+    this.#schedule(probeIntervalMs);
+  }
+
+  /** Stops the process group: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.state === 'exited') return;
+    const child = this.#child;
+    this.#setState('stopping');
+    clearTimeout(this.#probeTimer);
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) {
+      this.#exited(child?.exitCode ?? null, child?.signalCode ?? null);
+      return;
+    }
+    const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
+    const kill = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* already gone */ } };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+    // Children the command left behind in its group.
+    kill('SIGKILL');
+  }
+
+  /** Kills at once, without waiting: for a server that is itself exiting. */
+  killNow(): void {
+    const pid = this.#child?.pid;
+    if (pid && this.state !== 'exited') { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The SQLite schema. `user_version` numbers the migrations: each entry of MIGRATIONS runs once,
+ * in order, inside one transaction, so a data dir from an older Girder upgrades on start.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE models (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    deployment_seq INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE deployments (
+    id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    is_development INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    dir TEXT NOT NULL,
+    config TEXT NOT NULL,
+    autoscaling TEXT NOT NULL,
+    labels TEXT
+  );
+  CREATE INDEX deployments_model ON deployments(model_id);
+  CREATE TABLE environments (
+    model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    current_deployment_id TEXT,
+    autoscaling TEXT NOT NULL,
+    promotion TEXT NOT NULL,
+    PRIMARY KEY (model_id, name)
+  );
+  CREATE TABLE api_keys (
+    prefix TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    name TEXT,
+    type TEXT NOT NULL,
+    model_ids TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
+];

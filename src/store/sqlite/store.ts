@@ -1,0 +1,211 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type {
+  ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
+} from '../../control/types.ts';
+import type { Store } from '../store.ts';
+import { MIGRATIONS } from './schema.ts';
+
+type Row = Record<string, unknown>;
+
+const json = (v: unknown): string => JSON.stringify(v);
+const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+const toModel = (r: Row): ModelRecord => ({
+  id: String(r.id), name: String(r.name), createdAt: String(r.created_at), deploymentSeq: Number(r.deployment_seq),
+});
+
+const toDeployment = (r: Row): DeploymentRecord => ({
+  id: String(r.id),
+  modelId: String(r.model_id),
+  name: String(r.name),
+  createdAt: String(r.created_at),
+  isDevelopment: r.is_development === 1,
+  active: r.active === 1,
+  dir: String(r.dir),
+  config: parse(r.config),
+  autoscaling: parse(r.autoscaling),
+  labels: r.labels == null ? null : parse(r.labels),
+});
+
+const toEnvironment = (r: Row): EnvironmentRecord => ({
+  modelId: String(r.model_id),
+  name: String(r.name),
+  createdAt: String(r.created_at),
+  currentDeploymentId: r.current_deployment_id == null ? null : String(r.current_deployment_id),
+  autoscaling: parse(r.autoscaling),
+  promotion: parse(r.promotion),
+});
+
+const toApiKey = (r: Row): ApiKeyRecord => ({
+  prefix: String(r.prefix),
+  hash: String(r.hash),
+  name: r.name == null ? null : String(r.name),
+  type: String(r.type) as ApiKeyRecord['type'],
+  modelIds: r.model_ids == null ? null : parse(r.model_ids),
+  createdAt: String(r.created_at),
+});
+
+const toSecret = (r: Row): SecretRecord => ({
+  name: String(r.name), value: String(r.value), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
+});
+
+/** Column names of the deployments table for each patchable field. */
+const DEPLOYMENT_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
+  name: ['name', (v) => v],
+  createdAt: ['created_at', (v) => v],
+  isDevelopment: ['is_development', (v) => (v ? 1 : 0)],
+  active: ['active', (v) => (v ? 1 : 0)],
+  dir: ['dir', (v) => v],
+  config: ['config', json],
+  autoscaling: ['autoscaling', json],
+  labels: ['labels', (v) => (v == null ? null : json(v))],
+};
+
+/**
+ * The embedded store: one SQLite file in WAL mode, opened with node:sqlite.
+ *
+ * @example
+ *   const store = SqliteStore.open('/var/lib/girder/girder.db');
+ */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
+  static open(path: string): SqliteStore {
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec('BEGIN');
+      try {
+        db.exec(MIGRATIONS[v]);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+        db.exec('COMMIT');
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      }
+    }
+    return new SqliteStore(db);
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) this.#stmts.set(sql, (s = this.#db.prepare(sql)));
+    return s;
+  }
+
+  #all(sql: string, ...params: any[]): Row[] {
+    return this.#stmt(sql).all(...params) as Row[];
+  }
+
+  #run(sql: string, ...params: any[]): number {
+    return Number(this.#stmt(sql).run(...params).changes);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return this.#all('SELECT * FROM models ORDER BY created_at, id').map(toModel);
+  }
+
+  async insertModel(m: ModelRecord): Promise<void> {
+    this.#run('INSERT INTO models (id, name, created_at, deployment_seq) VALUES (?, ?, ?, ?)', m.id, m.name, m.createdAt, m.deploymentSeq);
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    this.#run('DELETE FROM models WHERE id = ?', id);
+  }
+
+  async nextDeploymentSeq(modelId: string): Promise<number> {
+    const row = this.#stmt('UPDATE models SET deployment_seq = deployment_seq + 1 WHERE id = ? RETURNING deployment_seq').get(modelId) as Row | undefined;
+    if (!row) throw new Error(`no model ${modelId}`);
+    return Number(row.deployment_seq);
+  }
+
+  async listDeployments(): Promise<DeploymentRecord[]> {
+    return this.#all('SELECT * FROM deployments ORDER BY created_at, id').map(toDeployment);
+  }
+
+  async insertDeployment(d: DeploymentRecord): Promise<void> {
+    this.#run(
+      `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      d.id, d.modelId, d.name, d.createdAt, d.isDevelopment ? 1 : 0, d.active ? 1 : 0, d.dir,
+      json(d.config), json(d.autoscaling), d.labels == null ? null : json(d.labels),
+    );
+  }
+
+  async updateDeployment(id: string, patch: Partial<Omit<DeploymentRecord, 'id' | 'modelId'>>): Promise<void> {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      const column = DEPLOYMENT_COLUMNS[field];
+      if (!column || value === undefined) continue;
+      sets.push(`${column[0]} = ?`);
+      values.push(column[1](value));
+    }
+    if (sets.length) this.#run(`UPDATE deployments SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+  }
+
+  async deleteDeployment(id: string): Promise<void> {
+    this.#run('DELETE FROM deployments WHERE id = ?', id);
+  }
+
+  async listEnvironments(): Promise<EnvironmentRecord[]> {
+    return this.#all('SELECT * FROM environments ORDER BY created_at, name').map(toEnvironment);
+  }
+
+  async putEnvironment(e: EnvironmentRecord): Promise<void> {
+    this.#run(
+      `INSERT INTO environments (model_id, name, created_at, current_deployment_id, autoscaling, promotion)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model_id, name) DO UPDATE SET current_deployment_id = excluded.current_deployment_id,
+         autoscaling = excluded.autoscaling, promotion = excluded.promotion`,
+      e.modelId, e.name, e.createdAt, e.currentDeploymentId, json(e.autoscaling), json(e.promotion),
+    );
+  }
+
+  async deleteEnvironment(modelId: string, name: string): Promise<void> {
+    this.#run('DELETE FROM environments WHERE model_id = ? AND name = ?', modelId, name);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#all('SELECT * FROM api_keys ORDER BY created_at, prefix').map(toApiKey);
+  }
+
+  async insertApiKey(k: ApiKeyRecord): Promise<void> {
+    this.#run(
+      'INSERT INTO api_keys (prefix, hash, name, type, model_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      k.prefix, k.hash, k.name, k.type, k.modelIds == null ? null : json(k.modelIds), k.createdAt,
+    );
+  }
+
+  async deleteApiKey(prefix: string): Promise<boolean> {
+    return this.#run('DELETE FROM api_keys WHERE prefix = ?', prefix) > 0;
+  }
+
+  async listSecrets(): Promise<SecretRecord[]> {
+    return this.#all('SELECT * FROM secrets ORDER BY name').map(toSecret);
+  }
+
+  async putSecret(name: string, value: string, now: string): Promise<SecretRecord> {
+    const row = this.#stmt(
+      `INSERT INTO secrets (name, value, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+       RETURNING *`,
+    ).get(name, value, now, now) as Row;
+    return toSecret(row);
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    return this.#run('DELETE FROM secrets WHERE name = ?', name) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
