@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { packDir } from '../control/packaging/bundle.ts';
+import { receivePush } from '../control/packaging/push.ts';
+import { Girder } from '../girder.ts';
+
+const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+const intOption = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got "${v}"`);
+  return n;
+};
+
+/** Pushes each example model that is not deployed yet, in-process, through the same path as `girder push`. */
+async function deployExamples(g: Girder): Promise<string[]> {
+  const hasPython = spawnSync('python3', ['--version']).status === 0;
+  const ids: string[] = [];
+  for (const name of readdirSync(EXAMPLES_DIR).sort()) {
+    const dir = join(EXAMPLES_DIR, name);
+    if (!existsSync(join(dir, 'config.yaml'))) continue;
+    if (existsSync(join(dir, 'model', 'model.py')) && !hasPython) {
+      console.log(`  skipping ${name}: python3 is not on PATH`);
+      continue;
+    }
+    const known = g.registry.modelByName(name);
+    if (known) { ids.push(known.id); continue; }
+    const r = await receivePush(g.registry, g.options.dataDir, Readable.from(packDir(dir)), {}, g.options.maxPushBytes);
+    for (const w of r.warnings) console.log(`  ${name}: ${w}`);
+    ids.push(r.model.id);
+  }
+  return ids;
+}
+
+/** Waits (bounded) until the production deployments of the given models are ACTIVE. */
+async function waitActive(g: Girder, modelIds: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const id of modelIds) {
+    const d = g.registry.resolve(id, { kind: 'production' }, { allowInactive: true });
+    while (g.supervisor.status(d).status !== 'ACTIVE' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function printQuickstart(g: Girder, key: string | null, modelIds: string[]): void {
+  const auth = key ? `Api-Key ${key}` : 'Api-Key $GIRDER_API_KEY';
+  console.log('');
+  for (const id of modelIds) {
+    const m = g.registry.model(id);
+    const d = g.registry.resolve(id, { kind: 'production' }, { allowInactive: true });
+    const example = (d.config as { model_metadata?: { example_model_input?: unknown } }).model_metadata?.example_model_input ?? {};
+    const { status } = g.supervisor.status(d);
+    console.log(`# ${m.name} (${status})`);
+    console.log(`curl -s -X POST ${g.url}/model-${id}/production/predict -H "Authorization: ${auth}" -d '${JSON.stringify(example)}'`);
+  }
+  console.log('');
+}
+
+/**
+ * `girder serve`: one process with the embedded store, the runtime and the gateway.
+ *
+ * @example
+ *   girder serve --port 8080 --data-dir ./.girder --examples
+ */
+export function registerServe(program: Command): void {
+  program.command('serve')
+    .description('Start Girder: the API, the replicas of every deployment, and the embedded store')
+    .option('--port <port>', 'port to listen on', intOption('port'), Number(process.env.GIRDER_PORT ?? 8080))
+    .option('--host <host>', 'address to listen on', process.env.GIRDER_HOST ?? '127.0.0.1')
+    .option('--data-dir <dir>', 'where the store, snapshots and logs live', process.env.GIRDER_DATA_DIR ?? './.girder')
+    .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
+    .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
+    .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
+    .option('--examples', 'deploy the example models and print curl commands to call them')
+    .action(async (o: { port: number; host: string; dataDir: string; domain: string; maxBodyBytes?: number; predictTimeout?: number; examples?: boolean }) => {
+      const g = await Girder.start({
+        dataDir: resolve(o.dataDir), port: o.port, host: o.host, domain: o.domain, apiKey: process.env.GIRDER_API_KEY || undefined,
+        ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
+        ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
+      });
+      installShutdown(g);
+      console.log(`Girder listening on ${g.url} (data in ${g.options.dataDir})`);
+      if (g.newAdminKey) {
+        console.log(`Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):\n  ${g.newAdminKey}`);
+      }
+      const key = process.env.GIRDER_API_KEY || g.savedAdminKey();
+      if (o.examples) {
+        console.log('Deploying the example models…');
+        const ids = await deployExamples(g);
+        await waitActive(g, ids, 120_000);
+        printQuickstart(g, key, ids);
+      }
+      console.log(`Push your own model: GIRDER_URL=${g.url} GIRDER_API_KEY=<key> npm run girder -- push DIR`);
+    });
+}
+
+/** SIGINT/SIGTERM stop every replica before exiting; a second signal kills them at once. */
+function installShutdown(g: Girder): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      g.supervisor.killAll();
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping replicas…`);
+    g.close().then(() => process.exit(0), (err) => {
+      console.error(err);
+      g.supervisor.killAll();
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Whatever else ends the process (an uncaught error) takes the replicas with it.
+  process.on('exit', () => g.supervisor.killAll());
+}

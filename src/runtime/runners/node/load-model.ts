@@ -1,0 +1,71 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Model, ModelInit } from '../../../sdk/index.ts';
+
+/** The fields of GIRDER_CONFIG the runner reads; Girder has filled their defaults. */
+interface RunnerConfig {
+  model_module_dir?: string;
+  model_class_filename?: string;
+  model_class_name?: string;
+  data_dir?: string;
+  runtime?: { predict_concurrency?: number };
+}
+
+export interface LoadedModel {
+  model: Model;
+  /** `runtime.predict_concurrency`, at least 1. */
+  concurrency: number;
+}
+
+/**
+ * Imports the model module named by GIRDER_CONFIG and constructs its class, as PROTOCOL.md
+ * describes; `load()` is left to the caller. Throws when the module or its export is unusable.
+ *
+ * @example
+ *   const { model, concurrency } = await createModel(process.env);
+ *   await model.load?.();
+ */
+export async function createModel(env: NodeJS.ProcessEnv): Promise<LoadedModel> {
+  const modelDir = required(env, 'GIRDER_MODEL_DIR');
+  const config = JSON.parse(required(env, 'GIRDER_CONFIG')) as RunnerConfig & Record<string, unknown>;
+  const file = join(modelDir, config.model_module_dir ?? 'model', config.model_class_filename ?? 'model.ts');
+  const className = config.model_class_name ?? 'Model';
+
+  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const ModelClass = module[className] ?? module.default;
+  if (typeof ModelClass !== 'function') {
+    throw new Error(`${file} exports neither a class named ${className} nor a default class.`);
+  }
+  const init: ModelInit = {
+    config,
+    dataDir: resolve(modelDir, config.data_dir ?? 'data'),
+    secrets: await readSecrets(env.GIRDER_SECRETS_DIR),
+    environment: JSON.parse(env.GIRDER_ENVIRONMENT ?? 'null') as ModelInit['environment'],
+  };
+  const model = new (ModelClass as new (init: ModelInit) => Model)(init);
+  if (typeof model.predict !== 'function') throw new Error(`${className} in ${file} has no predict method.`);
+
+  const concurrency = config.runtime?.predict_concurrency ?? 1;
+  return { model, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1 };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set; the node runner is started by Girder (see PROTOCOL.md).`);
+  return value;
+}
+
+/** One file per secret: name = file name, value = content, verbatim. */
+async function readSecrets(dir: string | undefined): Promise<Record<string, string>> {
+  const secrets: Record<string, string> = {};
+  if (!dir) return secrets;
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  for (const entry of entries) {
+    if (entry.isFile()) secrets[entry.name] = await readFile(join(dir, entry.name), 'utf8');
+  }
+  return secrets;
+}

@@ -1,0 +1,93 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
+import { Girder, type StartOptions } from '../src/girder.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const example = (name: string): string => join(ROOT, 'examples', name);
+export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name);
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(t: TestContext | { after: (fn: () => void) => void }, prefix = 'girder-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A copy of a model directory with text appended to (or replacing keys of) its config.yaml. */
+export function modelCopy(t: TestContext | { after: (fn: () => void) => void }, src: string, configExtra: string, replace = false): string {
+  const dir = join(tempDir(t), 'model');
+  cpSync(src, dir, { recursive: true });
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, replace ? configExtra : readFileSync(file, 'utf8') + '\n' + configExtra);
+  return dir;
+}
+
+export interface Running {
+  g: Girder;
+  url: string;
+  key: string;
+  auth: Record<string, string>;
+  /** Pushes a directory as `girder push` does; returns the parsed answer (throws on non-2xx). */
+  push(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
+  /** Pushes and waits until the new deployment is ACTIVE. */
+  deploy(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
+}
+
+export interface PushAnswer {
+  model: { id: string; name: string };
+  deployment: { id: string; name: string; environment: string | null };
+  warnings: string[];
+}
+
+/** Starts a Girder in this process on port 0, closed after the test (or suite). */
+export async function startGirder(t: { after: (fn: () => Promise<void> | void) => void }, opts: Partial<StartOptions> = {}): Promise<Running> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'girder-data-'));
+  const g = await Girder.start({ port: 0, probeIntervalMs: 200, ...opts, dataDir });
+  t.after(async () => {
+    await g.close();
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+  const key = opts.apiKey ?? g.newAdminKey!;
+  const auth = { authorization: `Api-Key ${key}` };
+  const push = async (dir: string, query: Record<string, string> = {}): Promise<PushAnswer> => {
+    const qs = new URLSearchParams(query).toString();
+    const res = await fetch(`${g.url}/api/v1/models/push${qs ? '?' + qs : ''}`, {
+      method: 'POST', headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
+      body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream, duplex: 'half',
+    } as RequestInit);
+    const body = await res.json();
+    if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(body)}`);
+    return body as PushAnswer;
+  };
+  const deploy = async (dir: string, query?: Record<string, string>): Promise<PushAnswer> => {
+    const pushed = await push(dir, query);
+    const d = g.registry.deployments.get(pushed.deployment.id)!;
+    await waitFor(() => g.supervisor.status(d).status === 'ACTIVE', 30_000, `deployment ${d.id} to be ACTIVE`);
+    return pushed;
+  };
+  return { g, url: g.url, key, auth, push, deploy };
+}
+
+/** Polls `check` until it is true; fails with what was awaited after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** An HTTP call that may set any header (fetch forbids Host). Returns status, headers and text. */
+export async function call(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) {
+  const res = await request(url, { method: (opts.method ?? 'POST') as 'POST', headers: opts.headers, body: opts.body });
+  const text = await res.body.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.statusCode, headers: res.headers, text, json };
+}
