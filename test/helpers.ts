@@ -86,8 +86,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 /** An HTTP call that may set any header (fetch forbids Host). Returns status, headers and text. */
 export async function call(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) {
   const res = await request(url, { method: (opts.method ?? 'POST') as 'POST', headers: opts.headers, body: opts.body });
-  const text = await res.body.text();
+  const raw = Buffer.from(await res.body.arrayBuffer());
+  const text = raw.toString('utf8');
   let json: any;
   try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.statusCode, headers: res.headers, text, json };
+  return { status: res.statusCode, headers: res.headers, raw, text, json };
 }

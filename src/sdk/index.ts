@@ -8,7 +8,7 @@
  *
  * @example
  *   // examples/hello-ts/model/model.ts
- *   import type { Model, ModelContext, ModelInit } from '../../../src/sdk/index.ts';
+ *   import type { Model, ModelContext, ModelInit } from 'girder';
  *
  *   export default class Hello implements Model {
  *     constructor(init: ModelInit) {}

@@ -1,4 +1,4 @@
-import type { Model, ModelContext } from '../../../src/sdk/index.ts';
+import type { Model, ModelContext } from 'girder';
 
 interface Input {
   name?: string;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Model, ModelContext } from '../../../src/sdk/index.ts';
+import type { Model, ModelContext } from 'girder';
 
 interface Input {
   text?: string;

@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { registerHooks } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Model, ModelInit } from '../../../sdk/index.ts';
@@ -18,6 +19,21 @@ export interface LoadedModel {
   concurrency: number;
 }
 
+const SDK_URL = new URL('../../../sdk/index.ts', import.meta.url).href;
+
+/**
+ * Lets model code `import { HttpError } from 'girder'` wherever its snapshot lives: the bare name
+ * resolves to this Girder's SDK, so models need no node_modules of their own for it.
+ */
+function resolveGirderImports(): void {
+  registerHooks({
+    resolve(specifier, context, next) {
+      if (specifier === 'girder' || specifier === 'girder/sdk') return { url: SDK_URL, shortCircuit: true };
+      return next(specifier, context);
+    },
+  });
+}
+
 /**
  * Imports the model module named by GIRDER_CONFIG and constructs its class, as PROTOCOL.md
  * describes; `load()` is left to the caller. Throws when the module or its export is unusable.
@@ -27,6 +43,7 @@ export interface LoadedModel {
  *   await model.load?.();
  */
 export async function createModel(env: NodeJS.ProcessEnv): Promise<LoadedModel> {
+  resolveGirderImports();
   const modelDir = required(env, 'GIRDER_MODEL_DIR');
   const config = JSON.parse(required(env, 'GIRDER_CONFIG')) as RunnerConfig & Record<string, unknown>;
   const file = join(modelDir, config.model_module_dir ?? 'model', config.model_class_filename ?? 'model.ts');
