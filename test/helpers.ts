@@ -2,9 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import YAML from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
 import { Girder, type StartOptions } from '../src/girder.ts';
 
@@ -13,18 +13,29 @@ export const example = (name: string): string => join(ROOT, 'examples', name);
 export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name);
 
 /** A fresh temporary directory, removed after the test. */
-export function tempDir(t: TestContext | { after: (fn: () => void) => void }, prefix = 'girder-test-'): string {
+export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'girder-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-/** A copy of a model directory with text appended to (or replacing keys of) its config.yaml. */
-export function modelCopy(t: TestContext | { after: (fn: () => void) => void }, src: string, configExtra: string, replace = false): string {
+/** Deep-merges plain objects; anything else in `patch` replaces. */
+function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = out[k];
+    const bothObjects = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
+    out[k] = bothObjects ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** A copy of a model directory with `patch` merged into its config.yaml. */
+export function modelCopy(t: { after: (fn: () => void) => void }, src: string, patch: Record<string, unknown>): string {
   const dir = join(tempDir(t), 'model');
   cpSync(src, dir, { recursive: true });
   const file = join(dir, 'config.yaml');
-  writeFileSync(file, replace ? configExtra : readFileSync(file, 'utf8') + '\n' + configExtra);
+  writeFileSync(file, YAML.stringify(merge(YAML.parse(readFileSync(file, 'utf8')) ?? {}, patch)));
   return dir;
 }
 

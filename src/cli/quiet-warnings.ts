@@ -1,5 +1,5 @@
 // node:sqlite prints an ExperimentalWarning on import in Node 24; users of the CLI need not see it.
-// Imported first by main.ts, so it runs before any module that imports node:sqlite.
+// main.ts imports it before it imports (dynamically) anything that loads node:sqlite.
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning: string | Error, ...rest: unknown[]) {
   if (String(warning).includes('SQLite is an experimental feature')) return;

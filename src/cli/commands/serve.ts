@@ -4,11 +4,11 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { packDir } from '../control/packaging/bundle.ts';
-import { receivePush } from '../control/packaging/push.ts';
-import { Girder } from '../girder.ts';
+import { packDir } from '../../control/packaging/bundle.ts';
+import { receivePush } from '../../control/packaging/push.ts';
+import { Girder } from '../../girder.ts';
 
-const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 const intOption = (name: string) => (v: string): number => {
   const n = Number(v);

@@ -1,0 +1,58 @@
+import type { Client } from '../client.ts';
+import { printLogs } from './logs.ts';
+
+/** DeploymentV1, the fields the CLI reads. */
+export interface DeploymentView {
+  id: string;
+  name: string;
+  model_id: string;
+  status: string;
+  active_replica_count: number;
+  environment: string | null;
+  is_development: boolean;
+  is_production: boolean;
+  created_at: string;
+}
+
+const FAILED = new Set(['DEPLOY_FAILED', 'UNHEALTHY']);
+const POLL_MS = 500;
+
+/** True when the status will not change without a request or a user action. */
+function settled(d: DeploymentView): boolean {
+  if (d.status === 'ACTIVE' || d.status === 'INACTIVE' || FAILED.has(d.status)) return true;
+  // A deployment outside any environment idles at zero replicas until called. A serving one only
+  // passes through SCALED_TO_ZERO while its replicas restart (a development push).
+  return d.status === 'SCALED_TO_ZERO' && !d.is_development && d.environment === null;
+}
+
+/**
+ * Polls a deployment until it settles and returns its status, 'TIMEOUT', or 'superseded' when
+ * `stale()` says a newer push made the wait moot. Unless `quiet`, prints each status it sees and,
+ * on failure, the last 30 log lines so the cause is on screen.
+ */
+export async function waitForDeployment(
+  client: Client, modelId: string, deploymentId: string, timeoutMs: number,
+  opts: { quiet?: boolean; stale?: () => boolean } = {},
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    if (opts.stale?.()) return 'superseded';
+    const d = await client.api<DeploymentView>('GET', `/models/${modelId}/deployments/${deploymentId}`);
+    if (d.status !== last && !opts.quiet) console.log(`status      ${d.status}`);
+    last = d.status;
+    if (settled(d)) {
+      if (FAILED.has(d.status) && !opts.quiet) {
+        console.log(`\nDeployment ${d.name} is ${d.status}. Its last log lines:`);
+        await printLogs(client, modelId, deploymentId, { limit: 30 });
+      }
+      if (d.status === 'SCALED_TO_ZERO' && !opts.quiet) console.log('It starts on its first request.');
+      return d.status;
+    }
+    if (Date.now() > deadline) {
+      if (!opts.quiet) console.error(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for deployment ${d.name} (still ${d.status}).`);
+      return 'TIMEOUT';
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { call, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
+
+// A small body limit makes 413 cheap to reach; everything else keeps the defaults.
+const girder: Running = await startGirder({ after }, { maxBodyBytes: 1000 });
+const model = await girder.deploy(fixture('behaviours'));
+const url = `${girder.url}/model-${model.model.id}/production/predict`;
+
+/** Asserts an ErrorResponse with this status and code, and the request id header. */
+function assertError(r: Awaited<ReturnType<typeof call>>, status: number, code: string): void {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json?.error_code, code, r.text);
+  assert.equal(typeof r.json.error, 'string');
+  assert.ok(r.json.error.length > 0);
+  assert.match(String(r.headers['x-baseten-request-id']), /^[0-9a-f]{32}$/);
+}
+
+test('a missing key is 401 unauthorized', async () => {
+  assertError(await call(url, { body: '{}' }), 401, 'unauthorized');
+});
+
+test('an unknown key is 401 unauthorized', async () => {
+  assertError(await call(url, { headers: { authorization: 'Api-Key abcdefgh.nope' }, body: '{}' }), 401, 'unauthorized');
+});
+
+test('an unknown Authorization scheme is 401 unauthorized', async () => {
+  assertError(await call(url, { headers: { authorization: `Basic ${girder.key}` }, body: '{}' }), 401, 'unauthorized');
+});
+
+test('a key scoped to other models gets 403 on this one, and can call its own', async () => {
+  const other = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'scoped-other' }));
+  const created = await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: JSON.stringify({ type: 'WORKSPACE_INVOKE', model_ids: [other.model.id] }) });
+  const scoped = { authorization: `Api-Key ${created.json.api_key}` };
+  assertError(await call(url, { headers: scoped, body: '{}' }), 403, 'unauthorized');
+  const own = await call(`${girder.url}/model-${other.model.id}/production/predict`, { headers: scoped, body: '{"echo":"mine"}' });
+  assert.equal(own.status, 200);
+  assertError(await call(`${girder.url}/api/v1/models`, { method: 'GET', headers: scoped }), 403, 'unauthorized');
+});
+
+test('an unknown model is 404 model_does_not_exist', async () => {
+  assertError(await call(`${girder.url}/model-zzzzzzzz/production/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+});
+
+test('an unknown environment or deployment is 404 model_does_not_exist', async () => {
+  assertError(await call(`${girder.url}/model-${model.model.id}/environments/nope/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(await call(`${girder.url}/model-${model.model.id}/deployment/zzzzzzz/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(await call(`${girder.url}/model-${model.model.id}/development/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+});
+
+test('a malformed route is 404 and a wrong method is 400', async () => {
+  assertError(await call(`${girder.url}/model-${model.model.id}/production/explode`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(await call(url, { method: 'GET', headers: girder.auth }), 400, 'client_error');
+});
+
+test('invalid JSON is 400 with the parser\'s reason', async () => {
+  const r = await call(url, { headers: { ...girder.auth, 'content-type': 'application/json' }, body: '{"broken' });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.error, /Invalid JSON payload/);
+});
+
+test('a body over the limit is 413 payload_too_large, with or without a content-length', async () => {
+  const big = JSON.stringify({ echo: 'x'.repeat(2000) });
+  const declared = await call(url, { headers: girder.auth, body: big });
+  assertError(declared, 413, 'payload_too_large');
+  assert.match(declared.json.error, /payload size of \d+ bytes exceeds maximum size of 1000 bytes/);
+  const res = await fetch(url, {
+    method: 'POST', headers: girder.auth, duplex: 'half',
+    body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } }),
+  } as RequestInit);
+  assert.equal(res.status, 413);
+  assert.equal(((await res.json()) as { error_code: string }).error_code, 'payload_too_large');
+});
+
+test('a model that raises gives 500 application_error with the model\'s message', async () => {
+  const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'the input is cursed' }) });
+  assertError(r, 500, 'application_error');
+  assert.equal(r.json.error, 'the input is cursed');
+  assert.doesNotMatch(r.text, /at .*model\.ts/, 'no traceback in the response');
+  const logs = await girder.g.logs.recent(model.deployment.id, 100);
+  assert.ok(logs.some((l) => l.msg.includes('the input is cursed') && l.stream === 'stderr'), 'the traceback is in the logs');
+});
+
+test('a model error keeps the model\'s own status', async () => {
+  const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'text is required', status: 422 }) });
+  assertError(r, 422, 'application_error');
+  assert.equal(r.json.error, 'text is required');
+});
+
+test('a deactivated deployment is 404 model_unavailable, and works again once activated', async () => {
+  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'deactivated' }));
+  const base = `${girder.url}/api/v1/models/${own.model.id}/deployments/${own.deployment.id}`;
+  const target = `${girder.url}/model-${own.model.id}/production/predict`;
+  assert.equal((await call(`${base}/deactivate`, { headers: girder.auth })).status, 200);
+  const r = await call(target, { headers: girder.auth, body: '{}' });
+  assertError(r, 404, 'model_unavailable');
+  assert.match(r.json.detail, /activate/);
+  assert.equal((await call(`${base}/activate`, { headers: girder.auth })).status, 200);
+  assert.equal((await call(target, { headers: girder.auth, body: '{}' })).status, 200);
+});
+
+test('a replica that dies mid-request gives 502 model_unavailable, and is restarted', async () => {
+  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'crashy' }));
+  const target = `${girder.url}/model-${own.model.id}/production/predict`;
+  const before = girder.g.supervisor.replicas(own.deployment.id)[0].pid;
+  const r = await call(target, { headers: girder.auth, body: JSON.stringify({ crash: true }) });
+  assertError(r, 502, 'model_unavailable');
+  const after2 = await call(target, { headers: girder.auth, body: JSON.stringify({ pid: true }) });
+  assert.equal(after2.status, 200, after2.text);
+  assert.notEqual(after2.json.pid, before, 'a new replica process serves');
+});
+
+test('a replica that cannot start fails waiting requests with 503 model_unavailable', async () => {
+  const pushed = await girder.push(fixture('load-fails'));
+  const r = await call(`${girder.url}/model-${pushed.model.id}/production/predict`, { headers: girder.auth, body: '{}' });
+  assertError(r, 503, 'model_unavailable');
+  assert.match(r.json.detail, /girder logs/);
+  await waitFor(() => girder.g.supervisor.status(girder.g.registry.deployments.get(pushed.deployment.id)!).status === 'DEPLOY_FAILED', 10_000, 'DEPLOY_FAILED');
+});
+
+test('a request whose deadline passes before any replica is ready is 503 model_not_ready', async () => {
+  const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-load', environment_variables: { LOAD_MS: '5000' }, runtime: { predict_timeout_seconds: 1 } });
+  const pushed = await girder.push(dir);
+  assertError(await call(`${girder.url}/model-${pushed.model.id}/production/predict`, { headers: girder.auth, body: '{}' }), 503, 'model_not_ready');
+});
+
+test('a model slower than the predict timeout gives 504 timeout', async () => {
+  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow', runtime: { predict_timeout_seconds: 1 } }));
+  const r = await call(`${girder.url}/model-${own.model.id}/production/predict`, { headers: girder.auth, body: JSON.stringify({ sleep_ms: 5000 }) });
+  assertError(r, 504, 'timeout');
+});
+
+test('unknown management routes are 404 and bad bodies 400, as ErrorResponse', async () => {
+  assertError(await call(`${girder.url}/api/v1/nothing`, { method: 'GET', headers: girder.auth }), 404, 'model_does_not_exist');
+  assertError(await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{"type":"NOPE"}' }), 400, 'client_error');
+  assertError(await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{bad json' }), 400, 'client_error');
+});
