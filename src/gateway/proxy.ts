@@ -152,6 +152,7 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
     return new GirderError('timeout', 'The model stopped sending its response.', 'Raise runtime.streaming_read_timeout in config.yaml.');
   }
   const r = call.replica;
+  r.suspect();
   const died = r.state === 'exited' || r.state === 'stopping';
   return new GirderError('model_unavailable',
     died ? `The replica serving this request stopped (${r.exitInfo || 'stopped'}).` : `Lost the connection to the replica: ${(err as Error).message}.`,

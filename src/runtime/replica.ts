@@ -182,6 +182,17 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
     this.#schedule(probeIntervalMs);
   }
 
+  /**
+   * A request lost its connection to this replica: stop routing to it now, before the exit event
+   * or the next probe would tell, and probe at once. A live replica comes back on that probe.
+   */
+  suspect(): void {
+    if (this.state !== 'ready') return;
+    this.#setState('unready');
+    clearTimeout(this.#probeTimer);
+    this.#schedule(0);
+  }
+
   /** Stops the process group: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */
   async stop(graceMs = 5_000): Promise<void> {
     if (this.state === 'exited') return;

@@ -6,6 +6,7 @@ import type { Secrets } from '../control/secrets.ts';
 import type { DeploymentRecord } from '../control/types.ts';
 import { GirderError } from '../errors.ts';
 import type { LogBook } from './logs.ts';
+import { ReplicaRecord } from './orphans.ts';
 import { Replica } from './replica.ts';
 import { launchSpec, type LaunchSpec } from './runners/launch.ts';
 import { SlotQueue, type SlotClass } from './slots.ts';
@@ -59,14 +60,18 @@ export class Supervisor {
   /** Replicas stopped on purpose: their exit is not a crash and starts no backoff. */
   readonly #intentional = new WeakSet<Replica>();
   #closing = false;
+  readonly #record: ReplicaRecord;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
+    mkdirSync(join(opts.dataDir, 'run'), { recursive: true });
+    this.#record = new ReplicaRecord(join(opts.dataDir, 'run', 'replicas.json'), opts.dataDir);
     opts.registry.on('change', (e) => this.#onChange(e));
   }
 
-  /** Brings every deployment to its desired replica count (at server start). */
+  /** Reaps replicas a killed predecessor left, then brings every deployment to its desired replica count. */
   start(): void {
+    this.#record.reapLeftovers();
     for (const d of this.#opts.registry.deployments.values()) this.#reconcile(this.#runtime(d));
   }
 
@@ -142,8 +147,11 @@ export class Supervisor {
       }
     });
     replica.on('failed', () => void replica.stop(1_000));
-    replica.on('exit', () => this.#onExit(rt, replica));
-    replica.start().catch((err) => {
+    replica.on('exit', () => {
+      this.#onExit(rt, replica);
+      this.#saveRecord();
+    });
+    replica.start().then(() => this.#saveRecord(), (err) => {
       this.#opts.logs.note(d.id, replica.id, 'error', `could not start: ${err.message}`);
       replica.killNow();
     });
@@ -168,6 +176,12 @@ export class Supervisor {
       this.#reconcile(rt);
     }, delay);
     rt.restartTimer.unref();
+  }
+
+  #saveRecord(): void {
+    const pids: number[] = [];
+    for (const rt of this.#deps.values()) for (const r of rt.slots.replicas) if (r.pid && r.state !== 'exited') pids.push(r.pid);
+    this.#record.save(pids);
   }
 
   #env(rt: DeploymentRuntime, spec: LaunchSpec): Record<string, string> {

@@ -59,7 +59,7 @@ async function start(t: TestContext, fixture: string, options: StartOptions = {}
       PATH: process.env.PATH, PORT: String(port), GIRDER_MODEL_DIR: join(FIXTURES, fixture),
       GIRDER_CONFIG: JSON.stringify(config), GIRDER_ENVIRONMENT: 'null', ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin held open, as Girder does
   });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -271,5 +271,11 @@ test('SIGTERM exits 0', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
   assert.equal((await runner.predict({ hi: 1 })).status, 200); // leaves an idle keep-alive connection
   runner.child.kill('SIGTERM');
+  assert.equal(await runner.exited, 0);
+});
+
+test('the runner exits when its stdin closes, as when Girder dies', { timeout: 15_000 }, async (t) => {
+  const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
+  runner.child.stdin!.end();
   assert.equal(await runner.exited, 0);
 });

@@ -69,6 +69,8 @@ function die(err: unknown): never {
 patchConsole();
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);
+// Girder holds our stdin open: its end means Girder is gone (even by SIGKILL), so we go too.
+process.stdin.on('end', shutdown).on('error', shutdown).resume();
 
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port <= 0) die(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}.`);

@@ -298,6 +298,15 @@ def load_model_or_exit(host) -> None:
     logs.info(f"Completed model.load() execution in {int((time.monotonic() - started) * 1000)} ms")
 
 
+def _stop_when_stdin_closes(stop: threading.Event) -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    stop.set()
+
+
 def main() -> None:
     logs.install()
     port = int(os.environ["PORT"])
@@ -311,6 +320,8 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Girder holds our stdin open: its end means Girder is gone (even by SIGKILL), so we go too.
+    threading.Thread(target=_stop_when_stdin_closes, args=(stop,), name="girder-parent", daemon=True).start()
 
     Handler.replica = Replica(host)
     server = ReplicaServer(("127.0.0.1", port), Handler)

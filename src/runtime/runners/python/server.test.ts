@@ -87,7 +87,7 @@ async function spawnRunner(fixture: string, options: StartOptions = {}): Promise
       ...(config.environment_variables as Record<string, string>),
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin held open, as Girder does
   });
   children.push(child);
   let stdout = '';
@@ -412,5 +412,11 @@ test('a load() that raises exits the process with status 1', async () => {
 test('SIGTERM exits promptly with status 0', async () => {
   const runner = await startReady('pipeline');
   runner.child.kill('SIGTERM');
+  assert.deepEqual(await runner.exited, { code: 0, signal: null });
+});
+
+test('the runner exits when its stdin closes, as when Girder dies', async () => {
+  const runner = await startReady('pipeline');
+  runner.child.stdin!.end();
   assert.deepEqual(await runner.exited, { code: 0, signal: null });
 });
