@@ -67,7 +67,7 @@ function printQuickstart(g: Girder, key: string | null, modelIds: string[]): voi
  */
 export function registerServe(program: Command): void {
   program.command('serve')
-    .description('Start Girder: the API, the replicas of every deployment, and the embedded store')
+    .description('start Girder: the API, the replicas of every deployment, and the embedded store')
     .option('--port <port>', 'port to listen on', intOption('port'), Number(process.env.GIRDER_PORT ?? 8080))
     .option('--host <host>', 'address to listen on', process.env.GIRDER_HOST ?? '127.0.0.1')
     .option('--data-dir <dir>', 'where the store, snapshots and logs live', process.env.GIRDER_DATA_DIR ?? './.girder')
