@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_AUTOSCALING, DEFAULT_PROMOTION, type DeploymentRecord } from '../control/types.ts';
+import type { AsyncRequestRecord } from '../queue/types.ts';
 import type { Store } from './store.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
@@ -9,6 +10,15 @@ function deployment(id: string, modelId: string, extra: Partial<DeploymentRecord
   return {
     id, modelId, name: `deployment-${id}`, createdAt: T0, isDevelopment: false, active: true,
     dir: `/tmp/${id}`, config: { model_name: 'm' }, autoscaling: DEFAULT_AUTOSCALING, labels: null, ...extra,
+  };
+}
+
+function asyncRequest(id: string, extra: Partial<AsyncRequestRecord> = {}): AsyncRequestRecord {
+  return {
+    id, modelId: 'aaaaaaaa', deploymentId: 'd000001', priority: 1, seq: 1, webhookEndpoint: 'https://example.com/hook',
+    maxTimeInQueueMs: 600_000, retry: { max_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 5000 }, keepOutput: false,
+    status: 'QUEUED', webhookStatus: 'PENDING', attempts: 0, notBefore: 0, webhookAttempts: 0, createdAt: 1000, statusAt: 1000,
+    errors: [], input: '{"x":1}', output: null, ...extra,
   };
 }
 
@@ -85,6 +95,64 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
       await assert.rejects(s.insertApiKey(key));
       assert.equal(await s.deleteApiKey('abcd1234'), true);
       assert.equal(await s.deleteApiKey('abcd1234'), false);
+    }));
+
+    test('async requests round-trip, inserted as a batch', withStore(async (s) => {
+      const a = asyncRequest('a'.repeat(32));
+      const b = asyncRequest('b'.repeat(32), { seq: 2, webhookEndpoint: null, webhookStatus: 'NO_WEBHOOK_PROVIDED', keepOutput: true });
+      await s.insertAsyncRequests([a, b]);
+      assert.deepEqual(await s.getAsyncRequest(a.id), a);
+      assert.deepEqual(await s.getAsyncRequest(b.id), b);
+      assert.equal(await s.getAsyncRequest('c'.repeat(32)), undefined);
+    }));
+
+    test('a batch with a duplicate id inserts nothing', withStore(async (s) => {
+      await s.insertAsyncRequests([asyncRequest('a'.repeat(32))]);
+      await assert.rejects(s.insertAsyncRequests([asyncRequest('b'.repeat(32)), asyncRequest('a'.repeat(32))]));
+      assert.equal(await s.getAsyncRequest('b'.repeat(32)), undefined);
+    }));
+
+    test('async request patches apply by field', withStore(async (s) => {
+      const a = asyncRequest('a'.repeat(32));
+      await s.insertAsyncRequests([a]);
+      const errors = [{ code: 'MODEL_PREDICT_ERROR' as const, message: 'boom' }];
+      await s.updateAsyncRequests([{ id: a.id, status: 'FAILED', attempts: 3, statusAt: 2000, errors, output: null, webhookAttempts: 1 }]);
+      assert.deepEqual(await s.getAsyncRequest(a.id), { ...a, status: 'FAILED', attempts: 3, statusAt: 2000, errors, webhookAttempts: 1 });
+    }));
+
+    test('unfinished requests are the active ones and those with a pending webhook, in arrival order, without input', withStore(async (s) => {
+      await s.insertAsyncRequests([
+        asyncRequest('c'.repeat(32), { seq: 3, status: 'IN_PROGRESS' }),
+        asyncRequest('a'.repeat(32), { seq: 1 }),
+        asyncRequest('b'.repeat(32), { seq: 2, status: 'SUCCEEDED', webhookStatus: 'PENDING' }),
+        asyncRequest('d'.repeat(32), { seq: 4, status: 'SUCCEEDED', webhookStatus: 'SUCCEEDED' }),
+      ]);
+      const unfinished = await s.listUnfinishedAsyncRequests();
+      assert.deepEqual(unfinished.map((r) => r.id[0]), ['a', 'b', 'c']);
+      assert.equal((unfinished[0] as Partial<AsyncRequestRecord>).input, undefined);
+    }));
+
+    test('finished requests are deleted once older than the cut-off; unfinished ones never', withStore(async (s) => {
+      await s.insertAsyncRequests([
+        asyncRequest('a'.repeat(32), { status: 'SUCCEEDED', webhookStatus: 'SUCCEEDED', statusAt: 100 }),
+        asyncRequest('b'.repeat(32), { status: 'SUCCEEDED', webhookStatus: 'SUCCEEDED', statusAt: 5000 }),
+        asyncRequest('c'.repeat(32), { status: 'QUEUED', statusAt: 100 }),
+        asyncRequest('d'.repeat(32), { status: 'FAILED', webhookStatus: 'PENDING', statusAt: 100 }),
+      ]);
+      assert.equal(await s.deleteFinishedAsyncRequests(1000), 1);
+      assert.equal(await s.getAsyncRequest('a'.repeat(32)), undefined);
+      assert.ok(await s.getAsyncRequest('c'.repeat(32)));
+      assert.ok(await s.getAsyncRequest('d'.repeat(32)));
+    }));
+
+    test('webhook secrets: newest first, expiry set on rotation, deleted by id', withStore(async (s) => {
+      await s.insertWebhookSecret({ id: 'w1', secret: 'whsec_old', createdAt: T0, expiresAt: null });
+      await s.insertWebhookSecret({ id: 'w2', secret: 'whsec_new', createdAt: '2026-02-01T00:00:00.000Z', expiresAt: null });
+      assert.deepEqual((await s.listWebhookSecrets()).map((w) => w.id), ['w2', 'w1']);
+      assert.equal(await s.setWebhookSecretExpiry('w1', '2026-02-02T00:00:00.000Z'), true);
+      assert.equal((await s.listWebhookSecrets())[1].expiresAt, '2026-02-02T00:00:00.000Z');
+      assert.equal(await s.deleteWebhookSecret('w1'), true);
+      assert.equal(await s.deleteWebhookSecret('w1'), false);
     }));
 
     test('secrets upsert by name and keep their creation time', withStore(async (s) => {

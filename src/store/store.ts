@@ -1,6 +1,9 @@
 import type {
   ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
 } from '../control/types.ts';
+import type {
+  AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord,
+} from '../queue/types.ts';
 
 /**
  * The storage contract. Every backend (SQLite embedded, Postgres for several nodes) implements it
@@ -36,6 +39,24 @@ export interface Store {
   /** Inserts or updates by name; keeps createdAt of an existing secret. */
   putSecret(name: string, value: string, now: string): Promise<SecretRecord>;
   deleteSecret(name: string): Promise<boolean>;
+
+  /**
+   * Inserts a batch of async requests in one durable transaction: when the promise resolves, every
+   * request survives a crash. Callers batch concurrent submits into one call (group commit).
+   */
+  insertAsyncRequests(requests: AsyncRequestRecord[]): Promise<void>;
+  /** Applies a batch of patches in one transaction. */
+  updateAsyncRequests(patches: AsyncRequestPatch[]): Promise<void>;
+  getAsyncRequest(id: string): Promise<AsyncRequestRecord | undefined>;
+  /** Requests still QUEUED or IN_PROGRESS, or whose webhook is still PENDING: what a start must resume. */
+  listUnfinishedAsyncRequests(): Promise<AsyncRequestHead[]>;
+  /** Deletes finished requests (terminal, webhook no longer pending) whose status changed before `before`. */
+  deleteFinishedAsyncRequests(before: number): Promise<number>;
+
+  listWebhookSecrets(): Promise<WebhookSecretRecord[]>;
+  insertWebhookSecret(secret: WebhookSecretRecord): Promise<void>;
+  setWebhookSecretExpiry(id: string, expiresAt: string | null): Promise<boolean>;
+  deleteWebhookSecret(id: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -47,4 +47,37 @@ export const MIGRATIONS: string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE async_requests (
+    id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    deployment_id TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    webhook_endpoint TEXT,
+    max_time_in_queue_ms INTEGER NOT NULL,
+    retry TEXT NOT NULL,
+    keep_output INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    webhook_status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    not_before INTEGER NOT NULL,
+    webhook_attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    status_at INTEGER NOT NULL,
+    errors TEXT NOT NULL,
+    output TEXT
+  );
+  -- What a start resumes: active requests and undelivered webhooks.
+  CREATE INDEX async_unfinished ON async_requests(status, webhook_status)
+    WHERE status IN ('QUEUED', 'IN_PROGRESS') OR webhook_status = 'PENDING';
+  CREATE INDEX async_status_at ON async_requests(status_at);
+  CREATE TABLE webhook_secrets (
+    id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT
+  );
+  `,
 ];

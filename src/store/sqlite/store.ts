@@ -2,6 +2,9 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type {
   ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
 } from '../../control/types.ts';
+import type {
+  AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord,
+} from '../../queue/types.ts';
 import type { Store } from '../store.ts';
 import { MIGRATIONS } from './schema.ts';
 
@@ -49,6 +52,46 @@ const toSecret = (r: Row): SecretRecord => ({
   name: String(r.name), value: String(r.value), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
 });
 
+const toAsyncHead = (r: Row): AsyncRequestHead => ({
+  id: String(r.id),
+  modelId: String(r.model_id),
+  deploymentId: String(r.deployment_id),
+  priority: Number(r.priority),
+  seq: Number(r.seq),
+  webhookEndpoint: r.webhook_endpoint == null ? null : String(r.webhook_endpoint),
+  maxTimeInQueueMs: Number(r.max_time_in_queue_ms),
+  retry: parse(r.retry),
+  keepOutput: r.keep_output === 1,
+  status: String(r.status) as AsyncRequestHead['status'],
+  webhookStatus: String(r.webhook_status) as AsyncRequestHead['webhookStatus'],
+  attempts: Number(r.attempts),
+  notBefore: Number(r.not_before),
+  webhookAttempts: Number(r.webhook_attempts),
+  createdAt: Number(r.created_at),
+  statusAt: Number(r.status_at),
+  errors: parse(r.errors),
+});
+
+const toAsync = (r: Row): AsyncRequestRecord => ({
+  ...toAsyncHead(r), input: String(r.input), output: r.output == null ? null : String(r.output),
+});
+
+const toWebhookSecret = (r: Row): WebhookSecretRecord => ({
+  id: String(r.id), secret: String(r.secret), createdAt: String(r.created_at), expiresAt: r.expires_at == null ? null : String(r.expires_at),
+});
+
+/** Column of the async_requests table for each patchable field. */
+const ASYNC_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
+  status: ['status', (v) => v],
+  webhookStatus: ['webhook_status', (v) => v],
+  attempts: ['attempts', (v) => v],
+  notBefore: ['not_before', (v) => v],
+  webhookAttempts: ['webhook_attempts', (v) => v],
+  statusAt: ['status_at', (v) => v],
+  errors: ['errors', json],
+  output: ['output', (v) => v],
+};
+
 /** Column names of the deployments table for each patchable field. */
 const DEPLOYMENT_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
   name: ['name', (v) => v],
@@ -78,7 +121,7 @@ export class SqliteStore implements Store {
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
   static open(path: string): SqliteStore {
     const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
     for (let v = version; v < MIGRATIONS.length; v++) {
       db.exec('BEGIN');
@@ -203,6 +246,85 @@ export class SqliteStore implements Store {
 
   async deleteSecret(name: string): Promise<boolean> {
     return this.#run('DELETE FROM secrets WHERE name = ?', name) > 0;
+  }
+
+  /** Runs `fn` in one transaction (one fsync for the whole batch). */
+  #transaction(fn: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async insertAsyncRequests(requests: AsyncRequestRecord[]): Promise<void> {
+    const insert = this.#stmt(
+      `INSERT INTO async_requests (id, model_id, deployment_id, priority, seq, input, webhook_endpoint, max_time_in_queue_ms,
+         retry, keep_output, status, webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, output)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#transaction(() => {
+      for (const r of requests) {
+        insert.run(r.id, r.modelId, r.deploymentId, r.priority, r.seq, r.input, r.webhookEndpoint, r.maxTimeInQueueMs,
+          json(r.retry), r.keepOutput ? 1 : 0, r.status, r.webhookStatus, r.attempts, r.notBefore, r.webhookAttempts,
+          r.createdAt, r.statusAt, json(r.errors), r.output);
+      }
+    });
+  }
+
+  async updateAsyncRequests(patches: AsyncRequestPatch[]): Promise<void> {
+    this.#transaction(() => {
+      for (const { id, ...patch } of patches) {
+        const sets: string[] = [];
+        const values: unknown[] = [];
+        for (const [field, value] of Object.entries(patch)) {
+          const column = ASYNC_COLUMNS[field];
+          if (!column || value === undefined) continue;
+          sets.push(`${column[0]} = ?`);
+          values.push(column[1](value));
+        }
+        if (sets.length) this.#run(`UPDATE async_requests SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+      }
+    });
+  }
+
+  async getAsyncRequest(id: string): Promise<AsyncRequestRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM async_requests WHERE id = ?').get(id) as Row | undefined;
+    return row && toAsync(row);
+  }
+
+  async listUnfinishedAsyncRequests(): Promise<AsyncRequestHead[]> {
+    return this.#all(
+      `SELECT id, model_id, deployment_id, priority, seq, webhook_endpoint, max_time_in_queue_ms, retry, keep_output, status,
+         webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors
+       FROM async_requests WHERE status IN ('QUEUED', 'IN_PROGRESS') OR webhook_status = 'PENDING' ORDER BY seq`,
+    ).map(toAsyncHead);
+  }
+
+  async deleteFinishedAsyncRequests(before: number): Promise<number> {
+    return this.#run(
+      `DELETE FROM async_requests WHERE status_at < ? AND status NOT IN ('QUEUED', 'IN_PROGRESS') AND webhook_status <> 'PENDING'`,
+      before,
+    );
+  }
+
+  async listWebhookSecrets(): Promise<WebhookSecretRecord[]> {
+    return this.#all('SELECT * FROM webhook_secrets ORDER BY created_at DESC, id').map(toWebhookSecret);
+  }
+
+  async insertWebhookSecret(w: WebhookSecretRecord): Promise<void> {
+    this.#run('INSERT INTO webhook_secrets (id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)', w.id, w.secret, w.createdAt, w.expiresAt);
+  }
+
+  async setWebhookSecretExpiry(id: string, expiresAt: string | null): Promise<boolean> {
+    return this.#run('UPDATE webhook_secrets SET expires_at = ? WHERE id = ?', expiresAt, id) > 0;
+  }
+
+  async deleteWebhookSecret(id: string): Promise<boolean> {
+    return this.#run('DELETE FROM webhook_secrets WHERE id = ?', id) > 0;
   }
 
   async close(): Promise<void> {
