@@ -7,6 +7,9 @@ import { Registry } from './control/registry.ts';
 import { Secrets } from './control/secrets.ts';
 import { DEFAULT_OPTIONS, type App, type GirderOptions } from './gateway/app-context.ts';
 import { createGatewayServer } from './gateway/server.ts';
+import { AsyncQueue } from './queue/queue.ts';
+import { WebhookSecrets } from './queue/webhook-secrets.ts';
+import { WebhookSender } from './queue/webhooks.ts';
 import { LogBook } from './runtime/logs.ts';
 import { Supervisor } from './runtime/supervisor.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
@@ -34,6 +37,9 @@ export class Girder implements App {
   readonly secrets: Secrets;
   readonly logs: LogBook;
   readonly supervisor: Supervisor;
+  readonly webhookSecrets: WebhookSecrets;
+  readonly webhooks: WebhookSender;
+  readonly queue: AsyncQueue;
   readonly server: Server;
   /** The admin key created by this start (first start without GIRDER_API_KEY), else null. */
   newAdminKey: string | null = null;
@@ -47,6 +53,14 @@ export class Girder implements App {
     this.secrets = new Secrets(store);
     this.logs = new LogBook(join(options.dataDir, 'logs'));
     this.supervisor = new Supervisor({ dataDir: options.dataDir, registry: this.registry, secrets: this.secrets, logs: this.logs, probeIntervalMs: options.probeIntervalMs });
+    this.webhookSecrets = new WebhookSecrets(store);
+    this.webhooks = new WebhookSender({
+      attempts: options.webhookAttempts, retryDelayMs: options.webhookRetryDelayMs, timeoutMs: options.webhookTimeoutMs, allowPrivate: options.allowPrivateWebhooks,
+    }, this.webhookSecrets);
+    this.queue = new AsyncQueue(store, this.registry, this.supervisor, this.webhooks, {
+      maxOutstanding: options.asyncMaxOutstanding, predictTimeoutMs: options.asyncPredictTimeoutSeconds * 1000,
+      retentionMs: options.asyncRetentionSeconds * 1000, keepOutputs: options.asyncKeepOutputs, allowPrivateWebhooks: options.allowPrivateWebhooks,
+    });
     this.server = createGatewayServer(this);
   }
 
@@ -54,13 +68,14 @@ export class Girder implements App {
     const options: GirderOptions = { ...DEFAULT_OPTIONS, ...opts, dataDir: resolve(opts.dataDir) };
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')));
-    await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load()]);
+    await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load(), g.webhookSecrets.load()]);
     await g.#ensureAdminKey(opts.apiKey);
     await new Promise<void>((ok, fail) => {
       g.server.once('error', fail);
       g.server.listen(options.port, options.host, () => ok());
     });
     g.supervisor.start();
+    await g.queue.start();
     return g;
   }
 
@@ -91,12 +106,14 @@ export class Girder implements App {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.server.close();
+      // The queue stops first: requests in flight stay IN_PROGRESS on disk and run again at the next start.
+      await this.queue.close();
       const replicas = this.supervisor.close();
       // In-flight requests end with the replicas; idle keep-alive sockets go now.
       this.server.closeIdleConnections();
       await replicas;
       this.server.closeAllConnections();
-      await this.logs.close();
+      await Promise.all([this.logs.close(), this.webhooks.close()]);
       await this.store.close();
     })();
     return this.#closed;

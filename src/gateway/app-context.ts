@@ -2,6 +2,8 @@ import type { KeyRing } from '../control/keys.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { LogBook } from '../runtime/logs.ts';
+import type { AsyncQueue } from '../queue/queue.ts';
+import type { WebhookSecrets } from '../queue/webhook-secrets.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
 
 /** Server settings, from `girder serve` flags and environment variables. */
@@ -19,6 +21,21 @@ export interface GirderOptions {
   predictTimeoutSeconds: number;
   /** Probe period of ready replicas. */
   probeIntervalMs: number;
+  /** Async submit bodies above this get 413 (decision 4: 256 KiB). */
+  asyncMaxBodyBytes: number;
+  /** QUEUED + IN_PROGRESS per deployment above this get 429 (decision 4). */
+  asyncMaxOutstanding: number;
+  /** One async model call (MODEL_PREDICT_TIMEOUT after). */
+  asyncPredictTimeoutSeconds: number;
+  /** Finished async requests stay readable this long (decision 17). */
+  asyncRetentionSeconds: number;
+  /** Keep async outputs for polling by default (a request's keep_output overrides). */
+  asyncKeepOutputs: boolean;
+  webhookAttempts: number;
+  webhookRetryDelayMs: number;
+  webhookTimeoutMs: number;
+  /** Let webhooks reach loopback and private addresses (off: a key holder could reach internal services). */
+  allowPrivateWebhooks: boolean;
 }
 
 export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
@@ -29,6 +46,15 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   maxPushBytes: 10 * 1024 * 1024 * 1024,
   predictTimeoutSeconds: 1200,
   probeIntervalMs: 2000,
+  asyncMaxBodyBytes: 256 * 1024,
+  asyncMaxOutstanding: 100_000,
+  asyncPredictTimeoutSeconds: 3600,
+  asyncRetentionSeconds: 3600,
+  asyncKeepOutputs: false,
+  webhookAttempts: 2,
+  webhookRetryDelayMs: 2000,
+  webhookTimeoutMs: 10_000,
+  allowPrivateWebhooks: false,
 };
 
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */
@@ -39,4 +65,6 @@ export interface App {
   secrets: Secrets;
   logs: LogBook;
   supervisor: Supervisor;
+  queue: AsyncQueue;
+  webhookSecrets: WebhookSecrets;
 }

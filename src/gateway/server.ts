@@ -4,6 +4,7 @@ import { newRequestId } from '../ids.ts';
 import type { App } from './app-context.ts';
 import { AbortReason } from './proxy.ts';
 import { sendError, sendJson } from './respond.ts';
+import { handleAsyncRequest } from './routes/async.ts';
 import { handleInference } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
 import { parseRoute, type Route } from './target.ts';
@@ -17,7 +18,7 @@ function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Ro
     case 'root':
       return sendJson(res, 200, { name: 'girder', docs: 'README.md', models: '/api/v1/models' });
     case 'async_request':
-      throw new GirderError('model_does_not_exist', `Async request ${route.requestId} was not found.`, 'Async inference is not available in this Girder yet.');
+      return handleAsyncRequest(app, req, res, route, requestId);
     case 'openai':
     case 'metrics':
       throw new GirderError('model_does_not_exist', `No route for ${req.url}.`, 'This surface is not available in this Girder yet.');

@@ -59,6 +59,12 @@ function printQuickstart(g: Girder, key: string | null, modelIds: string[]): voi
   console.log('');
 }
 
+interface ServeFlags {
+  port: number; host: string; dataDir: string; domain: string; maxBodyBytes?: number; predictTimeout?: number; examples?: boolean;
+  asyncMaxBodyBytes?: number; asyncMaxOutstanding?: number; asyncPredictTimeout?: number; asyncRetention?: number;
+  asyncKeepOutputs?: boolean; webhookAttempts?: number; webhookRetryDelayMs?: number; allowPrivateWebhooks?: boolean;
+}
+
 /**
  * `girder serve`: one process with the embedded store, the runtime and the gateway.
  *
@@ -74,12 +80,28 @@ export function registerServe(program: Command): void {
     .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
     .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
+    .option('--async-max-body-bytes <n>', 'largest async submit body (413 above; default 262144)', intOption('async-max-body-bytes'))
+    .option('--async-max-outstanding <n>', 'QUEUED + IN_PROGRESS per deployment before 429 (default 100000)', intOption('async-max-outstanding'))
+    .option('--async-predict-timeout <seconds>', 'timeout of one async model call (default 3600)', intOption('async-predict-timeout'))
+    .option('--async-retention <seconds>', 'how long finished async requests stay readable (default 3600)', intOption('async-retention'))
+    .option('--async-keep-outputs', 'keep async outputs for polling with GET /async_request/{id}')
+    .option('--webhook-attempts <n>', 'attempts per webhook delivery (default 2)', intOption('webhook-attempts'))
+    .option('--webhook-retry-delay-ms <ms>', 'pause between webhook attempts (default 2000)', intOption('webhook-retry-delay-ms'))
+    .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
     .option('--examples', 'deploy the example models and print curl commands to call them')
-    .action(async (o: { port: number; host: string; dataDir: string; domain: string; maxBodyBytes?: number; predictTimeout?: number; examples?: boolean }) => {
+    .action(async (o: ServeFlags) => {
       const g = await Girder.start({
         dataDir: resolve(o.dataDir), port: o.port, host: o.host, domain: o.domain, apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
+        ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
+        ...(o.asyncMaxOutstanding !== undefined && { asyncMaxOutstanding: o.asyncMaxOutstanding }),
+        ...(o.asyncPredictTimeout !== undefined && { asyncPredictTimeoutSeconds: o.asyncPredictTimeout }),
+        ...(o.asyncRetention !== undefined && { asyncRetentionSeconds: o.asyncRetention }),
+        ...(o.webhookAttempts !== undefined && { webhookAttempts: Math.max(1, o.webhookAttempts) }),
+        ...(o.webhookRetryDelayMs !== undefined && { webhookRetryDelayMs: o.webhookRetryDelayMs }),
+        asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
+        allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
       });
       installShutdown(g);
       console.log(`Girder listening on ${g.url} (data in ${g.options.dataDir})`);

@@ -6,6 +6,7 @@ import type { App } from '../app-context.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT, payloadTooLarge, proxy } from '../proxy.ts';
 import { sendJson } from '../respond.ts';
+import { handleAsyncSubmit, handleQueueStatus } from './async.ts';
 import type { Route } from '../target.ts';
 
 type InferenceRoute = Extract<Route, { surface: 'inference' }>;
@@ -33,10 +34,13 @@ export async function handleInference(app: App, req: IncomingMessage, res: Serve
       break;
     case 'sync':
       break;
+    case 'async_predict':
+      return handleAsyncSubmit(app, req, res, deployment, requestId);
+    case 'async_queue_status':
+      return handleQueueStatus(app, req, res, deployment, requestId);
     case 'run_remote':
-      throw badRequest('run_remote is for chains; call predict on a model.');
-    default:
-      throw badRequest(`${route.action} is not available in this Girder yet.`, 'Use the sync predict route.');
+    case 'async_run_remote':
+      throw badRequest(`${route.action} is for chains; call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`);
   }
 
   const declared = req.headers['content-length'];

@@ -144,6 +144,20 @@ const ROUTES: [string, RegExp, Handler][] = [
     return { api_key: key };
   }],
   ['DELETE', /^\/api_keys\/([^/]+)$/, async ({ app, params }) => ({ prefix: (await app.keys.revoke(params[0])).prefix })],
+  ['GET', /^\/webhook_secrets$/, ({ app }) => ({ webhook_secrets: app.webhookSecrets.list() })],
+  ['POST', /^\/webhook_secrets$/, async ({ app }) => {
+    const w = await app.webhookSecrets.create();
+    return { id: w.id, secret: w.secret, created_at: w.createdAt };
+  }],
+  ['POST', /^\/webhook_secrets\/([^/]+)\/rotate$/, async ({ app, params }) => {
+    const w = await app.webhookSecrets.rotate(params[0]);
+    const old = app.webhookSecrets.list().find((s) => s.id === params[0])!;
+    return { id: w.id, secret: w.secret, created_at: w.createdAt, rotated: { id: old.id, expires_at: old.expires_at } };
+  }],
+  ['DELETE', /^\/webhook_secrets\/([^/]+)$/, async ({ app, params }) => {
+    await app.webhookSecrets.delete(params[0]);
+    return { id: params[0], deleted: true };
+  }],
   ['GET', /^\/secrets$/, ({ app }) => ({ secrets: app.secrets.list().map(secretView) })],
   ['POST', /^\/secrets$/, async ({ app, body }) => {
     const input = parse(SecretPut, await body());

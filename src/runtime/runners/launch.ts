@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DockerServer } from '../../control/packaging/config.ts';
 
 /** How to start one replica of a deployment and where its endpoints are. */
 export interface LaunchSpec {
@@ -19,13 +20,6 @@ export interface LaunchSpec {
   modelClassFilename: string | null;
 }
 
-export interface DockerServer {
-  start_command: string;
-  server_port: number;
-  predict_endpoint: string;
-  readiness_endpoint: string;
-  liveness_endpoint: string;
-}
 
 const NODE_SERVER = fileURLToPath(new URL('./node/server.ts', import.meta.url));
 const PYTHON_SERVER = fileURLToPath(new URL('./python/server.py', import.meta.url));

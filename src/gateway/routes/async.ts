@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DeploymentRecord } from '../../control/types.ts';
+import { badRequest } from '../../errors.ts';
+import { parseWrapper } from '../../queue/wrapper.ts';
+import type { App } from '../app-context.ts';
+import { authenticate, requireInvoke } from '../auth.ts';
+import { payloadTooLarge } from '../proxy.ts';
+import { sendJson } from '../respond.ts';
+import type { Route } from '../target.ts';
+
+/** Reads a whole body of at most `max` bytes (413 above, whether or not it declared its length). */
+async function readLimited(req: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) throw payloadTooLarge(declared, max);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > max) throw payloadTooLarge(size, max);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * `POST /{target}/async_predict`: validates the wrapper, commits the request durably, and only then
+ * answers `201 {"request_id"}`. The async request id is also this call's X-Baseten-Request-Id.
+ */
+export async function handleAsyncSubmit(app: App, req: IncomingMessage, res: ServerResponse, deployment: DeploymentRecord, requestId: string): Promise<void> {
+  if (req.method !== 'POST') throw badRequest(`async_predict takes POST, not ${req.method}.`);
+  const wrapper = parseWrapper(await readLimited(req, app.options.asyncMaxBodyBytes));
+  await app.queue.submit(deployment, wrapper, requestId);
+  sendJson(res, 201, { request_id: requestId }, {
+    'x-baseten-request-id': requestId, 'x-baseten-model-id': deployment.modelId, 'x-baseten-model-version-id': deployment.id,
+  });
+}
+
+/** `GET /{target}/async_queue_status`. */
+export function handleQueueStatus(app: App, req: IncomingMessage, res: ServerResponse, deployment: DeploymentRecord, requestId: string): void {
+  if (req.method !== 'GET') throw badRequest(`async_queue_status takes GET, not ${req.method}.`);
+  sendJson(res, 200, app.queue.queueStatus(deployment), { 'x-baseten-request-id': requestId });
+}
+
+/** `GET` (status) and `DELETE` (cancel) `/async_request/{id}`, for keys that may call the model. */
+export async function handleAsyncRequest(app: App, req: IncomingMessage, res: ServerResponse, route: Extract<Route, { surface: 'async_request' }>, requestId: string): Promise<void> {
+  const key = authenticate(req, app.keys);
+  requireInvoke(key, route.id);
+  const headers = { 'x-baseten-request-id': requestId };
+  if (req.method === 'GET') return sendJson(res, 200, await app.queue.status(route.requestId, route.id), headers);
+  if (req.method === 'DELETE') return sendJson(res, 200, await app.queue.cancel(route.requestId, route.id), headers);
+  throw badRequest(`/async_request/{id} takes GET or DELETE, not ${req.method}.`);
+}
