@@ -1,57 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, call, fixture, example, tempDir, waitFor } from './helpers.ts';
-import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
-import { Readable } from 'node:stream';
-
-interface Served { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }
-
-/** Runs `girder serve` as a real process on port 0 and waits until it listens. */
-async function serve(dataDir: string, env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
-    cwd: ROOT, env: { ...process.env, GIRDER_API_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 20_000, 'girder serve to listen');
-  const m = /listening on (http:\/\/\S+)/.exec(out);
-  if (!m) throw new Error(`girder serve did not start:\n${out}`);
-  return { child, url: m[1], output: () => out, exited };
-}
-
-async function push(url: string, key: string, dir: string, query = ''): Promise<{ model: { id: string }; deployment: { id: string } }> {
-  const res = await fetch(`${url}/api/v1/models/push${query}`, {
-    method: 'POST', headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream, duplex: 'half',
-  } as RequestInit);
-  assert.equal(res.status, 200);
-  return res.json() as Promise<{ model: { id: string }; deployment: { id: string } }>;
-}
-
-/** Calls predict until it answers 200 (the replica may still be starting); returns the JSON. */
-async function predictOk(url: string, key: string, path: string, body: unknown): Promise<any> {
-  let last: Awaited<ReturnType<typeof call>> | undefined;
-  await waitFor(async () => {
-    last = await call(`${url}${path}`, { headers: { authorization: `Api-Key ${key}` }, body: JSON.stringify(body) });
-    return last.status === 200;
-  }, 30_000, `200 from ${path}`);
-  return last!.json;
-}
-
-/** Whether a process runs: a zombie (exited, not yet reaped by an init that may never reap) does not. */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
+import { call, example, fixture, tempDir, waitFor } from './helpers.ts';
+import { alive, predictOk, push, serve } from './process.ts';
 
 test('the first start creates an admin key, prints it once and saves it with mode 0600', async (t) => {
   const dir = tempDir(t);
