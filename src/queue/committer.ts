@@ -58,9 +58,7 @@ export class Committer {
 
   async #write(batch: Batch): Promise<void> {
     try {
-      // Inserts first: a patch in the same batch may concern a request inserted in it.
-      if (batch.inserts.length) await this.#store.insertAsyncRequests(batch.inserts);
-      if (batch.patches.length) await this.#store.updateAsyncRequests(batch.patches);
+      await this.#store.writeAsyncRequests(batch.inserts, batch.patches);
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       for (const w of batch.waiters) w.reject(err);

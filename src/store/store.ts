@@ -41,12 +41,11 @@ export interface Store {
   deleteSecret(name: string): Promise<boolean>;
 
   /**
-   * Inserts a batch of async requests in one durable transaction: when the promise resolves, every
-   * request survives a crash. Callers batch concurrent submits into one call (group commit).
+   * Writes new async requests and changes to existing ones in one durable transaction: when the promise
+   * resolves, all of it survives a crash. Callers batch concurrent submits into one call (group commit).
+   * A batch with a duplicate id writes nothing.
    */
-  insertAsyncRequests(requests: AsyncRequestRecord[]): Promise<void>;
-  /** Applies a batch of patches in one transaction. */
-  updateAsyncRequests(patches: AsyncRequestPatch[]): Promise<void>;
+  writeAsyncRequests(inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): Promise<void>;
   getAsyncRequest(id: string): Promise<AsyncRequestRecord | undefined>;
   /** Requests still QUEUED or IN_PROGRESS, or whose webhook is still PENDING: what a start must resume. */
   listUnfinishedAsyncRequests(): Promise<AsyncRequestHead[]>;

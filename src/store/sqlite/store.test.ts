@@ -2,11 +2,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { storeConformance } from '../conformance.ts';
 import { SqliteStore } from './store.ts';
 
 storeConformance('sqlite in memory', async () => SqliteStore.open(':memory:'));
+
+// A file database writes async batches through its writer thread: the same contract must hold.
+const fileDirs: string[] = [];
+after(() => { for (const d of fileDirs) rmSync(d, { recursive: true, force: true }); });
+storeConformance('sqlite file with writer thread', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'girder-store-'));
+  fileDirs.push(dir);
+  return SqliteStore.open(join(dir, 'girder.db'));
+});
 
 test('a SQLite store keeps its data across a reopen of the file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'girder-store-'));

@@ -6,7 +6,10 @@ import type {
   AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord,
 } from '../../queue/types.ts';
 import type { Store } from '../store.ts';
+import { writeAsyncBatch } from './async-batch.ts';
+import { PRAGMAS } from './pragmas.ts';
 import { MIGRATIONS } from './schema.ts';
+import { BatchWriter } from './writer.ts';
 
 type Row = Record<string, unknown>;
 
@@ -80,18 +83,6 @@ const toWebhookSecret = (r: Row): WebhookSecretRecord => ({
   id: String(r.id), secret: String(r.secret), createdAt: String(r.created_at), expiresAt: r.expires_at == null ? null : String(r.expires_at),
 });
 
-/** Column of the async_requests table for each patchable field. */
-const ASYNC_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
-  status: ['status', (v) => v],
-  webhookStatus: ['webhook_status', (v) => v],
-  attempts: ['attempts', (v) => v],
-  notBefore: ['not_before', (v) => v],
-  webhookAttempts: ['webhook_attempts', (v) => v],
-  statusAt: ['status_at', (v) => v],
-  errors: ['errors', json],
-  output: ['output', (v) => v],
-};
-
 /** Column names of the deployments table for each patchable field. */
 const DEPLOYMENT_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
   name: ['name', (v) => v],
@@ -113,15 +104,18 @@ const DEPLOYMENT_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
+  /** Async request batches go to a writer thread (a file database), or this connection (`:memory:`). */
+  readonly #writer: BatchWriter | undefined;
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, writer: BatchWriter | undefined) {
     this.#db = db;
+    this.#writer = writer;
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
   static open(path: string): SqliteStore {
     const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    db.exec(PRAGMAS);
     const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
     for (let v = version; v < MIGRATIONS.length; v++) {
       db.exec('BEGIN');
@@ -134,7 +128,7 @@ export class SqliteStore implements Store {
         throw err;
       }
     }
-    return new SqliteStore(db);
+    return new SqliteStore(db, path === ':memory:' ? undefined : new BatchWriter(path));
   }
 
   #stmt(sql: string): StatementSync {
@@ -248,47 +242,9 @@ export class SqliteStore implements Store {
     return this.#run('DELETE FROM secrets WHERE name = ?', name) > 0;
   }
 
-  /** Runs `fn` in one transaction (one fsync for the whole batch). */
-  #transaction(fn: () => void): void {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      fn();
-      this.#db.exec('COMMIT');
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
-  }
-
-  async insertAsyncRequests(requests: AsyncRequestRecord[]): Promise<void> {
-    const insert = this.#stmt(
-      `INSERT INTO async_requests (id, model_id, deployment_id, priority, seq, input, webhook_endpoint, max_time_in_queue_ms,
-         retry, keep_output, status, webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, output)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#transaction(() => {
-      for (const r of requests) {
-        insert.run(r.id, r.modelId, r.deploymentId, r.priority, r.seq, r.input, r.webhookEndpoint, r.maxTimeInQueueMs,
-          json(r.retry), r.keepOutput ? 1 : 0, r.status, r.webhookStatus, r.attempts, r.notBefore, r.webhookAttempts,
-          r.createdAt, r.statusAt, json(r.errors), r.output);
-      }
-    });
-  }
-
-  async updateAsyncRequests(patches: AsyncRequestPatch[]): Promise<void> {
-    this.#transaction(() => {
-      for (const { id, ...patch } of patches) {
-        const sets: string[] = [];
-        const values: unknown[] = [];
-        for (const [field, value] of Object.entries(patch)) {
-          const column = ASYNC_COLUMNS[field];
-          if (!column || value === undefined) continue;
-          sets.push(`${column[0]} = ?`);
-          values.push(column[1](value));
-        }
-        if (sets.length) this.#run(`UPDATE async_requests SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
-      }
-    });
+  async writeAsyncRequests(inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): Promise<void> {
+    if (this.#writer) return this.#writer.write(inserts, patches);
+    writeAsyncBatch(this.#db, this.#stmts, inserts, patches);
   }
 
   async getAsyncRequest(id: string): Promise<AsyncRequestRecord | undefined> {
@@ -328,6 +284,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#writer?.close();
     if (this.#db.isOpen) this.#db.close();
   }
 }

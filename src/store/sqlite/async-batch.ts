@@ -1,0 +1,56 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { AsyncRequestPatch, AsyncRequestRecord } from '../../queue/types.ts';
+
+const json = (v: unknown): string => JSON.stringify(v);
+
+/** Column of the async_requests table for each patchable field. */
+const COLUMNS: Record<string, [string, (v: any) => unknown]> = {
+  status: ['status', (v) => v],
+  webhookStatus: ['webhook_status', (v) => v],
+  attempts: ['attempts', (v) => v],
+  notBefore: ['not_before', (v) => v],
+  webhookAttempts: ['webhook_attempts', (v) => v],
+  statusAt: ['status_at', (v) => v],
+  errors: ['errors', json],
+  output: ['output', (v) => v],
+};
+
+const INSERT = `INSERT INTO async_requests (id, model_id, deployment_id, priority, seq, input, webhook_endpoint, max_time_in_queue_ms,
+  retry, keep_output, status, webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, output)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/**
+ * Writes a batch of async request inserts and patches in one transaction: one commit, one fsync.
+ * Shared by the store's own connection and its writer thread.
+ */
+export function writeAsyncBatch(db: DatabaseSync, cache: Map<string, StatementSync>, inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): void {
+  const stmt = (sql: string) => {
+    let s = cache.get(sql);
+    if (!s) cache.set(sql, (s = db.prepare(sql)));
+    return s;
+  };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const insert = stmt(INSERT);
+    for (const r of inserts) {
+      insert.run(r.id, r.modelId, r.deploymentId, r.priority, r.seq, r.input, r.webhookEndpoint, r.maxTimeInQueueMs,
+        json(r.retry), r.keepOutput ? 1 : 0, r.status, r.webhookStatus, r.attempts, r.notBefore, r.webhookAttempts,
+        r.createdAt, r.statusAt, json(r.errors), r.output);
+    }
+    for (const { id, ...patch } of patches) {
+      const sets: string[] = [];
+      const values: any[] = [];
+      for (const [field, value] of Object.entries(patch)) {
+        const column = COLUMNS[field];
+        if (!column || value === undefined) continue;
+        sets.push(`${column[0]} = ?`);
+        values.push(column[1](value));
+      }
+      if (sets.length) stmt(`UPDATE async_requests SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
