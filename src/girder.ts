@@ -57,7 +57,7 @@ export class Girder implements App {
     this.webhooks = new WebhookSender({
       attempts: options.webhookAttempts, retryDelayMs: options.webhookRetryDelayMs, timeoutMs: options.webhookTimeoutMs, allowPrivate: options.allowPrivateWebhooks,
     }, this.webhookSecrets);
-    this.queue = new AsyncQueue(store, this.registry, this.supervisor, this.webhooks, {
+    this.queue = new AsyncQueue(store, this.registry, this.supervisor, this.webhooks, this.logs, {
       maxOutstanding: options.asyncMaxOutstanding, predictTimeoutMs: options.asyncPredictTimeoutSeconds * 1000,
       retentionMs: options.asyncRetentionSeconds * 1000, keepOutputs: options.asyncKeepOutputs, allowPrivateWebhooks: options.allowPrivateWebhooks,
     });

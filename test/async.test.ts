@@ -172,6 +172,8 @@ test('a webhook failing with 5xx is retried, then the request is WEBHOOK_FAILED;
   assert.equal(done.status, 'WEBHOOK_FAILED');
   assert.equal(done.webhook_status, 'FAILED');
   assert.equal(hooks.for(id).length, 2, 'two attempts');
+  const notes = (await girder.g.logs.recent(m.deployment.id, 200)).filter((l) => l.msg.includes(`webhook for async request ${id}`));
+  assert.deepEqual(notes.map((l) => /HTTP 500/.test(l.msg)), [true, true], 'each failed delivery is in the logs, with its reason');
   const moved = (await submit(m, { model_input: {}, webhook_endpoint: `${hooks.url}/redirect` })).json.request_id;
   assert.equal((await settled(m, moved)).status, 'WEBHOOK_FAILED');
   assert.equal(hooks.for(moved).length, 1, 'a 301 is a failure, not retried, not followed');

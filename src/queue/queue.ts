@@ -1,6 +1,7 @@
 import type { Registry } from '../control/registry.ts';
 import type { DeploymentRecord } from '../control/types.ts';
 import { GirderError, notFound } from '../errors.ts';
+import type { LogBook } from '../runtime/logs.ts';
 import type { Replica } from '../runtime/replica.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
 import type { Store } from '../store/store.ts';
@@ -47,6 +48,7 @@ export class AsyncQueue {
   readonly #registry: Registry;
   readonly #supervisor: Supervisor;
   readonly #webhooks: WebhookSender;
+  readonly #logs: LogBook;
   readonly #opts: QueueOptions;
   readonly #committer: Committer;
   /** Every request not finished yet: QUEUED, IN_PROGRESS, or waiting for its webhook. */
@@ -56,8 +58,9 @@ export class AsyncQueue {
   #seq = Date.now() * 1000;
   #closing = false;
 
-  constructor(store: Store, registry: Registry, supervisor: Supervisor, webhooks: WebhookSender, opts: QueueOptions) {
+  constructor(store: Store, registry: Registry, supervisor: Supervisor, webhooks: WebhookSender, logs: LogBook, opts: QueueOptions) {
     this.#store = store;
+    this.#logs = logs;
     this.#registry = registry;
     this.#supervisor = supervisor;
     this.#webhooks = webhooks;
@@ -226,6 +229,7 @@ export class AsyncQueue {
       const r = await this.#webhooks.attempt(h.webhookEndpoint!, payload);
       h.webhookAttempts++;
       delivered = r.ok;
+      if (!r.ok) this.#logs.note(h.deploymentId, '-', 'warn', `webhook for async request ${h.id} to ${h.webhookEndpoint} failed (attempt ${h.webhookAttempts}): ${r.detail}`);
       if (r.ok || !r.retryable) break;
     } while (h.webhookAttempts < attempts);
     h.webhookStatus = delivered ? 'SUCCEEDED' : 'FAILED';
