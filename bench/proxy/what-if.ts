@@ -3,10 +3,13 @@
  * without editing src/: each one imitates the change at runtime, process-wide. For measurement
  * only, never for serving (they change Node built-ins for the whole process).
  *
- *   no-flush    src/gateway/proxy.ts calls res.flushHeaders() right after writeHead, so every
- *               response goes out in two writes (headers alone, then body). The patch skips the flush
- *               when the response declares a Content-Length (not a stream), so Node sends headers and
- *               body in one write; streams (no length) still get their headers at once.
+ *   defer-flush src/gateway/proxy.ts calls res.flushHeaders() right after writeHead, so the head of
+ *               every response leaves in a write of its own, before the body (one more send()
+ *               syscall and TCP segment per request). The patch defers the flush to the end of the
+ *               current tick and skips it if the body started meanwhile: undici hands over the
+ *               head and the first body chunk in the same tick when they arrive together, so Node
+ *               then sends head, body and end in one writev; a stream whose first chunk comes later
+ *               still gets its head at once.
  *   pooled-id   src/ids.ts newRequestId() calls randomBytes(16) per request: a synchronous OpenSSL
  *               RAND_bytes call (plus a getpid() syscall) each time. The patch serves small
  *               synchronous randomBytes calls from a pre-filled 8 KiB pool, as crypto.randomUUID()
@@ -16,17 +19,16 @@ import crypto from 'node:crypto';
 import { ServerResponse } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 
-export const WHAT_IFS = ['no-flush', 'pooled-id'] as const;
+export const WHAT_IFS = ['defer-flush', 'pooled-id'] as const;
 export type WhatIf = (typeof WHAT_IFS)[number];
 
 /** Applies the patches; returns a function that undoes them. */
 export function applyWhatIfs(which: readonly WhatIf[]): () => void {
   const undo: Array<() => void> = [];
-  if (which.includes('no-flush')) {
+  if (which.includes('defer-flush')) {
     const original = ServerResponse.prototype.flushHeaders;
     ServerResponse.prototype.flushHeaders = function (this: ServerResponse) {
-      if (this.getHeader('content-length') !== undefined) return;
-      original.call(this);
+      process.nextTick(() => { if (!this.headersSent && !this.destroyed) original.call(this); });
     };
     undo.push(() => { ServerResponse.prototype.flushHeaders = original; });
   }

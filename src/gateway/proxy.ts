@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, Writable } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
 import type { Replica } from '../runtime/replica.ts';
 
@@ -24,14 +25,15 @@ export interface ProxyCall {
   requestId: string;
   /** Added to the client's response (X-Baseten-*). */
   responseHeaders: Record<string, string>;
-  signal: AbortSignal;
+  /** Epoch ms after which the call is aborted with 504. */
+  deadline: number;
   /** Longest silence allowed between two chunks of the replica's response. */
   bodyTimeoutMs: number;
   maxBodyBytes: number;
   /** predict: a non-2xx answer becomes an `application_error` ErrorResponse. sync: passed through as is. */
   wrapErrors: boolean;
   /** Where to find the replica's traceback, for error details. */
-  logsHint: string;
+  logsHint: () => string;
 }
 
 /** Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1). */
@@ -39,18 +41,20 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 /**
  * The headers a replica gets (decision 12): content-type, accept, content-length, traceparent and
- * x-baseten-*, plus our request id. Everything else, Authorization above all, stays here.
+ * x-baseten-*, plus our request id; as undici's flat [name, value, …] form. Everything else, the
+ * Authorization header above all, stays here.
  */
-function upstreamHeaders(req: IncomingMessage, requestId: string): Record<string, string> {
-  const out: Record<string, string> = {};
+function upstreamHeaders(req: IncomingMessage, requestId: string): string[] {
+  const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === 'content-type' || name === 'accept' || name === 'content-length' || name === 'traceparent' || name.startsWith('x-baseten-')) {
-      out[name] = raw[i + 1];
+    if (name === 'content-type' || name === 'accept' || name === 'content-length' || name === 'traceparent'
+      || (name.startsWith('x-baseten-') && name !== 'x-baseten-request-id')) {
+      out.push(name, raw[i + 1]);
     }
   }
-  out['x-baseten-request-id'] = requestId;
+  out.push('x-baseten-request-id', requestId);
   return out;
 }
 
@@ -78,20 +82,6 @@ export function payloadTooLarge(size: number, max: number): GirderError {
     'Send a smaller body, or raise the limit with `girder serve --max-body-bytes`.');
 }
 
-/** Collects an error body (at most 64 KiB) so that it can become an ErrorResponse. */
-class Collector extends Writable {
-  readonly chunks: Buffer[] = [];
-  size = 0;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    if (this.size < 65_536) this.chunks.push(chunk);
-    this.size += chunk.length;
-    cb();
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8').slice(0, 65_536);
-  }
-}
-
 /** The model's error message from a replica's error body: `{"error": ...}` (Truss) or the raw text. */
 export function modelErrorMessage(body: string): string {
   try {
@@ -104,48 +94,173 @@ export function modelErrorMessage(body: string): string {
 }
 
 /**
+ * One proxied call as an undici dispatch handler: the replica's answer is written straight into the
+ * client's response, with backpressure (pause while the client is slow), and no stream or promise
+ * layers in between. The client leaving or the deadline passing aborts the upstream call.
+ */
+class ProxyHandler implements Dispatcher.DispatchHandler {
+  readonly #call: ProxyCall;
+  readonly #resolve: () => void;
+  readonly #reject: (err: unknown) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #timer: NodeJS.Timeout;
+  #status = 0;
+  /** The error body of a wrapped predict, collected (at most 64 KiB) to become an ErrorResponse. */
+  #errorBody: Buffer[] | undefined;
+  #bodyStarted = false;
+  /** The last chunk, held back until the next one or the end: head, body and end then leave in one write. */
+  #held: Buffer | undefined;
+  #tickPending = false;
+  #done = false;
+
+  constructor(call: ProxyCall, resolve: () => void, reject: (err: unknown) => void) {
+    this.#call = call;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timer = setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, call.deadline - Date.now()));
+    call.res.once('close', this.#onClientClose);
+  }
+
+  #onClientClose = (): void => {
+    if (!this.#call.res.writableFinished) this.#abort(new AbortReason(CLIENT_GONE));
+  };
+
+  #abort(reason: AbortReason): void {
+    if (this.#done) return;
+    if (this.#controller) this.#controller.abort(reason);
+    else this.onResponseError(undefined, reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // Aborted while it waited for a connection: do not send it at all.
+    if (this.#done) controller.abort(new AbortReason(CLIENT_GONE));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.#status = statusCode;
+    if (this.#call.wrapErrors && statusCode >= 300) {
+      this.#errorBody = [];
+      return;
+    }
+    const out: Record<string, string | string[]> = {};
+    for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name]!;
+    const { res, responseHeaders } = this.#call;
+    for (const name in responseHeaders) out[name] = responseHeaders[name];
+    res.writeHead(statusCode, out);
+    this.#atEndOfTick(controller);
+  }
+
+  #atEndOfTick(controller: Dispatcher.DispatchController): void {
+    if (this.#tickPending) return;
+    this.#tickPending = true;
+    setImmediate(this.#endOfTick, controller);
+  }
+
+  /**
+   * At the end of the tick the head arrived in: whatever came by then leaves in one write (a whole
+   * small answer has ended already; a stream's first chunk is released), and a stream that has sent
+   * nothing yet still gets its head out at once.
+   */
+  #endOfTick = (controller: Dispatcher.DispatchController): void => {
+    this.#tickPending = false;
+    if (this.#done) return;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) this.#write(controller, held);
+    else if (!this.#bodyStarted) this.#call.res.flushHeaders();
+  };
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#errorBody) {
+      if (this.#errorBody.length < 64) this.#errorBody.push(chunk);
+      return;
+    }
+    // A chunk waits for the next one, the end of the answer, or the end of the tick, whichever comes first.
+    const held = this.#held;
+    this.#held = chunk;
+    this.#bodyStarted = true;
+    if (held) this.#write(controller, held);
+    else this.#atEndOfTick(controller);
+  }
+
+  #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#call.res.write(chunk)) {
+      controller.pause();
+      this.#call.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#finish();
+    if (this.#errorBody) {
+      const text = Buffer.concat(this.#errorBody).toString('utf8').slice(0, 65_536);
+      const status = this.#status;
+      this.#reject(new GirderError('application_error', modelErrorMessage(text),
+        `The model answered HTTP ${status}. ${this.#call.logsHint()}`, status < 400 ? 500 : status));
+      return;
+    }
+    const held = this.#held;
+    this.#held = undefined;
+    this.#call.res.end(held);
+    this.#resolve();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#done) return;
+    this.#finish();
+    this.#reject(mapUpstreamError(err, this.#call));
+  }
+
+  #finish(): void {
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#call.res.off('close', this.#onClientClose);
+  }
+}
+
+/**
  * Sends one request to a replica and streams its answer to the client, both bodies streaming
- * through without buffering. Throws a GirderError when nothing was sent to the client yet (the
+ * through without buffering. Rejects with a GirderError when nothing was sent to the client yet (the
  * caller answers with it); once the answer started, a failure just ends the connection.
  */
 export async function proxy(call: ProxyCall): Promise<void> {
-  const { req, res, replica } = call;
-  let body: IncomingMessage | Transform | null = null;
-  if (hasBody(req)) body = req.headers['content-length'] === undefined ? limited(req, call.maxBodyBytes) : req;
-  let collector: Collector | undefined;
-  let status = 0;
-  try {
-    await replica.pool!.stream(
-      {
-        path: call.path, method: call.method as 'POST', headers: upstreamHeaders(req, call.requestId), body,
-        signal: call.signal, headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
-      },
-      ({ statusCode, headers }) => {
-        status = statusCode;
-        if (call.wrapErrors && statusCode >= 300) return (collector = new Collector());
-        const out: Record<string, string | string[]> = {};
-        for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name] as string | string[];
-        res.writeHead(statusCode, Object.assign(out, call.responseHeaders));
-        // Stream chunks reach the client as the model yields them.
-        res.flushHeaders();
-        return res;
-      },
-    );
-  } catch (err) {
-    throw mapUpstreamError(err, call);
+  const { req } = call;
+  let body: IncomingMessage | Transform | Buffer | null = null;
+  if (hasBody(req)) {
+    const length = Number(req.headers['content-length'] ?? NaN);
+    // A small body is read first, so that undici sends head and body in one write; larger ones stream.
+    if (length <= SMALL_BODY) body = await readSmall(req);
+    else body = Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req;
   }
-  if (collector) {
-    throw new GirderError('application_error', modelErrorMessage(collector.text()),
-      `The model answered HTTP ${status}. ${call.logsHint}`, status < 400 ? 500 : status);
-  }
+  return new Promise<void>((resolve, reject) => {
+    const handler = new ProxyHandler(call, resolve, reject);
+    call.replica.pool!.dispatch({
+      path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
+      headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
+    }, handler);
+  });
+}
+
+const SMALL_BODY = 64 * 1024;
+
+function readSmall(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once('error', reject);
+    // Settles nothing if the body was complete: 'end' came first.
+    req.once('close', () => { if (!req.complete) reject(new AbortReason(CLIENT_GONE)); });
+  });
 }
 
 function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
   if (err instanceof GirderError) return err;
-  const reason = call.signal.reason;
-  if (call.signal.aborted && reason instanceof AbortReason) {
-    if (reason.why === TIMEOUT) return new GirderError('timeout', 'The model did not answer before the predict timeout.', 'Raise runtime.predict_timeout_seconds in config.yaml or `girder serve --predict-timeout`.');
-    return reason;
+  if (err instanceof AbortReason) {
+    if (err.why === CLIENT_GONE) return err;
+    if (call.res.headersSent) call.res.destroy();
+    return new GirderError('timeout', 'The model did not answer before the predict timeout.', 'Raise runtime.predict_timeout_seconds in config.yaml or `girder serve --predict-timeout`.');
   }
   const code = (err as { code?: string }).code;
   if (code === 'UND_ERR_BODY_TIMEOUT') {
@@ -156,5 +271,5 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
   const died = r.state === 'exited' || r.state === 'stopping';
   return new GirderError('model_unavailable',
     died ? `The replica serving this request stopped (${r.exitInfo || 'stopped'}).` : `Lost the connection to the replica: ${(err as Error).message}.`,
-    call.logsHint, 502);
+    call.logsHint(), 502);
 }

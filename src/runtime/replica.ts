@@ -55,6 +55,8 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
   state: ReplicaState = 'starting';
   port = 0;
   pool: Pool | undefined;
+  /** Whether it ever passed readiness: a replica that crashes after serving is restarted, not given up on. */
+  wasReady = false;
   /** Exit code or signal once the process ended, for error messages. */
   exitInfo = '';
   #child: ChildProcess | undefined;
@@ -84,6 +86,7 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
   #setState(state: ReplicaState): void {
     if (this.state === state) return;
     this.state = state;
+    if (state === 'ready') this.wasReady = true;
     this.emit('state', state);
   }
 

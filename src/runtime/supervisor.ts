@@ -164,8 +164,9 @@ export class Supervisor {
     const wanted = rt.live.length < this.#desired(rt);
     if (!wanted) return;
     rt.failures++;
-    if (!rt.live.some((r) => r.routable)) {
-      // Nobody can serve the parked requests soon: tell them now rather than at their deadline.
+    if (!replica.wasReady && !rt.live.some((r) => r.routable)) {
+      // It could not even start: nobody will serve the parked requests soon, so tell them now rather
+      // than at their deadline. (Requests parked behind a replica that crashed after serving wait for its restart.)
       rt.slots.rejectAll(new GirderError('model_unavailable', `The replica of deployment ${rt.deployment.id} exited (${replica.exitInfo}) before it could serve.`,
         `See the replica's output with \`girder logs ${rt.deployment.modelId} --deployment ${rt.deployment.id}\`.`));
     }
@@ -227,16 +228,20 @@ export class Supervisor {
     await Promise.all(rt.slots.replicas.map((r) => r.stop()));
   }
 
+  /** A slot on a ready replica now, or undefined (nothing parks here). Starts a replica if none runs. */
+  tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
+    const rt = this.#runtime(deployment);
+    const now = rt.slots.tryAcquire(cls);
+    if (!now && rt.live.length === 0) this.wake(deployment);
+    return now;
+  }
+
   /**
    * Takes a slot on one of the deployment's replicas, starting one first if none runs (scale from
    * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
-    const rt = this.#runtime(deployment);
-    const now = rt.slots.tryAcquire(cls);
-    if (now) return now;
-    if (rt.live.length === 0) this.wake(deployment);
-    return rt.slots.acquire(cls, signal);
+    return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).slots.acquire(cls, signal);
   }
 
   release(deploymentId: string, replica: Replica): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelConfig } from '../../control/packaging/config.ts';
 import { GirderError, badRequest, notFound } from '../../errors.ts';
+import type { DeploymentRecord } from '../../control/types.ts';
 import type { Replica } from '../../runtime/replica.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
@@ -50,26 +51,12 @@ export async function handleInference(app: App, req: IncomingMessage, res: Serve
   }
 
   const config = deployment.config as unknown as ModelConfig;
-  const timeoutMs = (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new AbortReason(TIMEOUT)), timeoutMs);
-  const onClose = () => { if (!res.writableFinished) ac.abort(new AbortReason(CLIENT_GONE)); };
-  res.once('close', onClose);
-  const logsHint = `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
-
-  let replica: Replica;
-  try {
-    replica = await app.supervisor.acquire(deployment, 'sync', ac.signal);
-  } catch (err) {
-    clearTimeout(timer);
-    if (err instanceof AbortReason && err.why === TIMEOUT) {
-      throw new GirderError('model_not_ready', `No replica of deployment ${deployment.id} became ready before the request's deadline.`, logsHint);
-    }
-    throw err;
-  }
+  const deadline = Date.now() + (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
+  const logsHint = () => `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
+  const replica = app.supervisor.tryAcquire(deployment, 'sync') ?? await park(app, res, deployment, deadline, logsHint);
   try {
     await proxy({
-      req, res, replica, requestId, signal: ac.signal, logsHint,
+      req, res, replica, requestId, deadline, logsHint,
       method: req.method ?? 'POST',
       path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
       responseHeaders: headers,
@@ -78,8 +65,28 @@ export async function handleInference(app: App, req: IncomingMessage, res: Serve
       wrapErrors: route.action === 'predict',
     });
   } finally {
+    app.supervisor.release(deployment.id, replica);
+  }
+}
+
+/**
+ * Waits for a slot (every replica busy, or none ready yet) until the request's deadline, which
+ * gives 503 model_not_ready, or until the client leaves. Only parked requests pay for a signal.
+ */
+async function park(app: App, res: ServerResponse, deployment: DeploymentRecord, deadline: number, logsHint: () => string): Promise<Replica> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new AbortReason(TIMEOUT)), deadline - Date.now());
+  const onClose = () => ac.abort(new AbortReason(CLIENT_GONE));
+  res.once('close', onClose);
+  try {
+    return await app.supervisor.acquire(deployment, 'sync', ac.signal);
+  } catch (err) {
+    if (err instanceof AbortReason && err.why === TIMEOUT) {
+      throw new GirderError('model_not_ready', `No replica of deployment ${deployment.id} became ready before the request's deadline.`, logsHint());
+    }
+    throw err;
+  } finally {
     clearTimeout(timer);
     res.off('close', onClose);
-    app.supervisor.release(deployment.id, replica);
   }
 }
