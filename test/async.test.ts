@@ -238,3 +238,16 @@ test('more outstanding requests than the limit get 429 rate_limited; webhooks to
   assert.equal(priv.status, 400);
   assert.match(priv.json.error, /private/);
 });
+
+test('a model call over the async timeout is MODEL_PREDICT_TIMEOUT, and a finished status is gone after the retention period', async () => {
+  const quick = await startGirder({ after }, { asyncPredictTimeoutSeconds: 1, asyncRetentionSeconds: 2 });
+  const m = await quick.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'async-timeout' }));
+  const r = await call(`${quick.url}/model-${m.model.id}/production/async_predict`, {
+    headers: quick.auth, body: JSON.stringify({ model_input: { sleep_ms: 5000 }, inference_retry_config: { max_attempts: 1 } }),
+  });
+  const url = `${quick.url}/model-${m.model.id}/async_request/${r.json.request_id}`;
+  let done: any;
+  await waitFor(async () => (done = (await call(url, { method: 'GET', headers: quick.auth })).json).status === 'FAILED', 15_000, 'FAILED');
+  assert.equal(done.errors[0].code, 'MODEL_PREDICT_TIMEOUT');
+  await waitFor(async () => (await call(url, { method: 'GET', headers: quick.auth })).status === 404, 15_000, 'the status to expire');
+});
