@@ -5,4 +5,7 @@ cd "$(dirname "$0")/../.."
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
-exec node --disable-warning=ExperimentalWarning bench/async/bench.ts "$@"
+# The project's Node 24 (npm run puts node_modules/.bin first on PATH; fall back to it explicitly).
+NODE=node
+if [ -x ./node_modules/.bin/node ]; then NODE=./node_modules/.bin/node; fi
+exec "$NODE" --disable-warning=ExperimentalWarning bench/async/bench.ts "$@"

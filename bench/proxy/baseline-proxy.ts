@@ -1,21 +1,27 @@
 /**
  * A minimal Node reverse proxy, for comparison with Girder's request path: a node:http server that
- * forwards every request to one upstream through an undici Pool (the same client and pool settings
- * Girder's replicas use, see src/runtime/replica.ts), streaming both bodies.
+ * forwards every request to one upstream through an undici Pool (the same pool settings Girder's
+ * replicas use, see src/runtime/replica.ts) with Pool.stream, streaming both bodies: the least a Node
+ * proxy with undici does. Girder itself (src/gateway/proxy.ts) calls Pool.dispatch with a handler of
+ * its own, reads a small request body before sending it, and holds the answer's head and body back
+ * until the end of the tick so that head, body and end leave in one write; the gap between this
+ * baseline and Girder includes all of that as well as routing, auth and slots.
  *
- * Without flags it does the least a streaming proxy can do. Each flag adds one thing Girder's path
- * does (src/gateway/server.ts, routes/inference.ts, proxy.ts), so that their costs can be measured
- * one at a time:
- *   --flush-headers   res.flushHeaders() right after writeHead (proxy.ts does, for streaming)
+ * Without flags it does the least a streaming proxy can do. Each flag adds one piece of per-request
+ * work, so that its cost can be measured alone:
+ *   --flush-headers   res.flushHeaders() right after writeHead, so that the head leaves in a write of
+ *                     its own (Girder only flushes the head of a stream whose body has not started by
+ *                     the end of the tick)
  *   --signal          an AbortController, a setTimeout deadline and a res 'close' listener per request,
- *                     the signal passed to undici (routes/inference.ts)
- *   --request-id      randomBytes(16).toString('hex') per request (ids.ts newRequestId)
+ *                     the signal passed to undici (Girder keeps a timer and a close listener in its
+ *                     dispatch handler, and an AbortController only for requests parked for a slot)
+ *   --request-id      Girder's newRequestId() (src/ids.ts) per request, sent as x-baseten-request-id
  *   --all             all of the above
  *
  * And, to tell the HTTP client's cost from the server's:
- *   --client undici-stream   (default) undici Pool.stream with the request as a streamed body,
- *                            as src/gateway/proxy.ts does
- *   --client undici-buffer   undici Pool.stream, the request body read into a Buffer first
+ *   --client undici-stream   (default) undici Pool.stream with the request as a streamed body
+ *   --client undici-buffer   undici Pool.stream, the request body read into a Buffer first (as Girder
+ *                            does for bodies up to 64 KiB)
  *   --client undici-request  undici Pool.request (body buffered), answer piped to the client
  *   --client http            node:http.request with a keep-alive Agent, request piped in, answer piped out
  *   --client none            no upstream at all: answer the echo in-process (the server side alone)
@@ -23,11 +29,11 @@
  * Usage: node bench/proxy/baseline-proxy.ts --upstream-port 12345 [--path /predict] [flags]
  * Prints `listening <port>` once it accepts connections; stops on SIGTERM.
  */
-import { randomBytes } from 'node:crypto';
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { newRequestId } from '../../src/ids.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +74,7 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (re
   const cl = req.headers['content-length'];
   if (ct) headers['content-type'] = ct;
   if (cl) headers['content-length'] = cl;
-  if (withId) headers['x-baseten-request-id'] = randomBytes(16).toString('hex');
+  if (withId) headers['x-baseten-request-id'] = newRequestId();
   let ac: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
   const onClose = () => { if (!res.writableFinished) ac?.abort(); };

@@ -1,21 +1,18 @@
 /**
  * Proxy overhead benchmark: the same tiny echo upstream (examples/custom-echo, run by Girder as a
  * replica) measured with wrk (1) directly, (2) through Girder, (3) through nginx as a reverse proxy,
- * and optionally (4) through a minimal undici-based Node proxy (bench/proxy/baseline-proxy.ts) and
- * (5) through Girder again with "what if" patches applied (bench/proxy/what-if.ts).
+ * and optionally (4) through a minimal undici-based Node proxy (bench/proxy/baseline-proxy.ts).
  *
  * Usage (see bench/README.md):
  *   npm run bench:proxy -- [--duration 10] [--connections 32] [--threads 1] [--warmup 2]
- *                          [--body '{"hello":"world"}'] [--only direct,girder,nginx,baseline,girder-what-if]
+ *                          [--body '{"hello":"world"}'] [--only direct,girder,nginx,baseline]
  *                          [--baseline-proxy] [--baseline-flags "--client http --flush-headers"]
- *                          [--what-if defer-flush,pooled-id] [--no-write] [--hold]
+ *                          [--no-write] [--hold]
  *
  *   --baseline-proxy   adds a row for the minimal Node proxy (flags for it: --baseline-flags)
- *   --what-if LIST     adds a row: Girder again, in the same process, with the listed patches
  *   --no-write         does not update bench/proxy/last-result.md
  *   --hold             starts everything, prints the URLs and a wrk command for each, and waits for
  *                      Ctrl-C without measuring: for attaching strace/perf or loading by hand
- *                      (with --what-if, the patches are applied to Girder from the start)
  *
  * Prints a markdown table and the targets (reported, not asserted: the exit code is 0 whether or not
  * they are met, non-zero only when the benchmark itself failed), and writes it to
@@ -31,7 +28,6 @@ import {
   canConnect, childPids, cleanup, cleaningUp, cpuModel, cpuUs, fmtMs, fmtRps, freePort, groupPids, loadAverage, luaScript,
   onCleanup, parseWrk, runWrk, sanity, spawnSyncText, startEchoGirder, stopChild, waitFor, which, wrkVersion, type WrkResult,
 } from './lib.ts';
-import { applyWhatIfs, WHAT_IFS, type WhatIf } from './what-if.ts';
 
 const HERE = import.meta.dirname;
 
@@ -48,7 +44,6 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'baseline-proxy': { type: 'boolean', default: false },
     'baseline-flags': { type: 'string', default: '' },
-    'what-if': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     hold: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -72,20 +67,14 @@ const opts = {
 };
 if (opts.threads > opts.connections) throw new Error('--threads must not exceed --connections');
 
-type PathName = 'direct' | 'girder' | 'nginx' | 'baseline' | 'girder-what-if';
-const CHOOSABLE: PathName[] = ['direct', 'girder', 'nginx', 'baseline', 'girder-what-if'];
+type PathName = 'direct' | 'girder' | 'nginx' | 'baseline';
+const CHOOSABLE: PathName[] = ['direct', 'girder', 'nginx', 'baseline'];
 const selected = new Set<PathName>(args.only
   ? args.only.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
     if (!CHOOSABLE.includes(s as PathName)) throw new Error(`--only: unknown path "${s}" (use ${CHOOSABLE.join(', ')})`);
     return s as PathName;
   })
   : ['direct', 'girder', 'nginx', ...(args['baseline-proxy'] ? ['baseline' as const] : [])]);
-const whatIfs: WhatIf[] = (args['what-if'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-  if (!WHAT_IFS.includes(s as WhatIf)) throw new Error(`--what-if: unknown patch "${s}" (use ${WHAT_IFS.join(', ')})`);
-  return s as WhatIf;
-});
-if (whatIfs.length) selected.add('girder-what-if');
-else if (selected.has('girder-what-if')) throw new Error('--only girder-what-if needs --what-if');
 
 // Fail before starting anything when a tool is missing.
 which('wrk', ['/usr/bin/wrk']);
@@ -176,7 +165,6 @@ interface Target {
   headers: Record<string, string>;
   /** The processes whose CPU time is the proxy's (for direct: the upstream's). */
   proxyPids: () => number[];
-  before?: () => void;
 }
 interface Row { target: Target; result: WrkResult; proxyCpuUs: number; upstreamCpuUs: number }
 
@@ -198,12 +186,6 @@ async function main(): Promise<void> {
     { name: 'direct', label: 'direct (echo replica)', url: `http://127.0.0.1:${replicaPort}/predict`, headers: json, proxyPids: upstreamPids },
     { name: 'girder', label: 'girder', url: girderUrl, headers: girderHeaders, proxyPids: self },
   ];
-  if (selected.has('girder-what-if')) {
-    targets.push({
-      name: 'girder-what-if', label: `girder, what-if: ${whatIfs.join(' + ')}`, url: girderUrl, headers: girderHeaders, proxyPids: self,
-      before: () => onCleanup(applyWhatIfs(whatIfs)),
-    });
-  }
   if (selected.has('nginx')) {
     const { port, pid } = await startNginx(replicaPort);
     targets.push({ name: 'nginx', label: 'nginx (1 worker)', url: `http://127.0.0.1:${port}/predict`, headers: json, proxyPids: () => [pid, ...childPids(pid)] });
@@ -217,12 +199,7 @@ async function main(): Promise<void> {
   for (const t of chosen) writeFileSync(join(work, `${t.name}.lua`), luaScript(opts.body, t.headers));
 
   if (args.hold) {
-    if (whatIfs.length) {
-      onCleanup(applyWhatIfs(whatIfs));
-      console.log(`what-if patches applied to this process: ${whatIfs.join(', ')}`);
-    }
     for (const t of chosen) {
-      if (t.name === 'girder-what-if') continue;
       console.log(`${t.name}: ${t.url}\n  wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s --latency -s ${join(work, `${t.name}.lua`)} ${t.url}`);
     }
     console.log(`Girder (this process) pid ${process.pid}; replica pids ${upstreamPids().join(' ')}; Authorization: ${girderHeaders.Authorization}`);
@@ -232,7 +209,6 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   for (const t of chosen) {
-    t.before?.();
     const script = join(work, `${t.name}.lua`);
     await sanity(t.name, t.url, t.headers, opts.body);
     if (opts.warmup > 0) {
@@ -255,7 +231,6 @@ async function main(): Promise<void> {
   const girder = by('girder');
   const nginx = by('nginx');
   const baseline = by('baseline');
-  const whatIf = by('girder-what-if');
 
   const lines: string[] = [];
   lines.push(`## Proxy benchmark — ${date}`, '');
@@ -282,7 +257,6 @@ async function main(): Promise<void> {
   if (others.length) lines.push(`- errors on other paths: ${others.map((r) => `${r.target.name} ${r.result.errors}`).join(', ')}`);
   if (nginx && direct) lines.push(`- for reference: nginx / direct req/s ${(nginx.rps / direct.rps).toFixed(2)}; nginx p50 − direct p50 ${(nginx.p50 - direct.p50).toFixed(2)} ms`);
   if (baseline && girder) lines.push(`- for reference: Girder / baseline Node proxy req/s ${(girder.rps / baseline.rps).toFixed(2)}${nginx ? `; baseline / nginx ${(baseline.rps / nginx.rps).toFixed(2)}` : ''}`);
-  if (whatIf && girder) lines.push(`- what-if (${whatIfs.join(' + ')}): req/s ×${(whatIf.rps / girder.rps).toFixed(2)} vs Girder as is${nginx ? `; / nginx ${(whatIf.rps / nginx.rps).toFixed(2)}` : ''}${direct ? `; p50 − direct ${(whatIf.p50 - direct.p50).toFixed(2)} ms` : ''}`);
   lines.push('');
   lines.push('CPU time per request during each measured run (user + system, from /proc; "proxy" is the process in the middle, for direct the echo server itself):', '');
   lines.push('| path | proxy CPU | upstream CPU | proxy busy |', '|---|---:|---:|---:|');

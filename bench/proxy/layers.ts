@@ -4,11 +4,13 @@
  * Girder's request path:
  *
  *   minimal          node:http server + undici Pool.stream to the replica (no Girder code)
- *   proxy()          + src/gateway/proxy.ts proxy() on the replica's own pool: header filtering,
- *                    flushHeaders, an AbortSignal, error mapping
+ *   proxy()          src/gateway/proxy.ts proxy() in place of Pool.stream, on the replica's own pool:
+ *                    header filtering, the small request body read before sending, the Pool.dispatch
+ *                    handler (deadline timer, close listener, head + body + end coalesced into one
+ *                    write), error mapping
  *   handleInference  + src/gateway/routes/inference.ts handleInference() with a pre-parsed route and
- *                    request id: authenticate (SHA-256 of the key), registry.resolve, AbortController,
- *                    the predict-timeout timer, the close listener, supervisor acquire/release
+ *                    request id: authenticate (SHA-256 of the key), registry.resolve, the deadline,
+ *                    supervisor tryAcquire/release (a request parks only when no slot is free)
  *   girder           Girder's own server (src/gateway/server.ts): + newRequestId, parseRoute, dispatch
  *
  * Each one is loaded with wrk in turn (2 s warm-up, then --duration s, --rounds times), and each run
@@ -16,8 +18,8 @@
  * heap and one event loop, so the differences between rows are the costs of the layers.
  *
  * Usage: node bench/proxy/layers.ts [--duration 6] [--connections 32] [--rounds 2]
- * The layers use Girder internals (ProxyCall, handleInference's signature): update this file if
- * they change.
+ * The layers call Girder internals (proxy() and its ProxyCall, handleInference's signature): update
+ * this file if they change.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
