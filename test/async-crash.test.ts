@@ -10,7 +10,7 @@ const FLAGS = ['--allow-private-webhooks', '--webhook-retry-delay-ms', '100'];
 test('every request that got a 201 reaches SUCCEEDED and its webhook, across a kill -9 of the server', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t);
   const hooks = await webhookReceiver(t);
-  const first = await serve(dir, { GIRDER_API_KEY: KEY }, FLAGS);
+  const first = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
   const model = modelCopy(t, fixture('behaviours'), { model_name: 'crash-test', runtime: { predict_concurrency: 4 } });
   const { model: m } = await push(first.url, KEY, model);
   await predictOk(first.url, KEY, `/model-${m.id}/production/predict`, {});
@@ -44,7 +44,7 @@ test('every request that got a 201 reaches SUCCEEDED and its webhook, across a k
   assert.ok(deliveredBefore < accepted.length, 'the kill came before everything was done');
   t.diagnostic(`${accepted.length} accepted, ${deliveredBefore} delivered before the kill`);
 
-  const second = await serve(dir, { GIRDER_API_KEY: KEY }, FLAGS);
+  const second = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
   t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
   await waitFor(() => accepted.every((id) => hooks.for(id).length > 0), 120_000, 'a webhook for every accepted request');
   for (const id of accepted) {

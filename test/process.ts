@@ -10,7 +10,7 @@ import { ROOT, call, waitFor } from './helpers.ts';
 export interface Served { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }
 
 /** Runs `girder serve` as a real process on port 0 and waits until it listens. */
-export async function serve(dataDir: string, env: Record<string, string> = {}, flags: string[] = []): Promise<Served> {
+export async function serve(t: { after: (fn: () => void) => void }, dataDir: string, env: Record<string, string> = {}, flags: string[] = []): Promise<Served> {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, ...flags], {
     cwd: ROOT, env: { ...process.env, GIRDER_API_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -18,6 +18,8 @@ export async function serve(dataDir: string, env: Record<string, string> = {}, f
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Whatever the test did, its server does not outlive it (a live child would hang the test file).
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 20_000, 'girder serve to listen');
   const m = /listening on (http:\/\/\S+)/.exec(out);
   if (!m) throw new Error(`girder serve did not start:\n${out}`);

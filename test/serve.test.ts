@@ -7,7 +7,7 @@ import { alive, predictOk, push, serve } from './process.ts';
 
 test('the first start creates an admin key, prints it once and saves it with mode 0600', async (t) => {
   const dir = tempDir(t);
-  const first = await serve(dir);
+  const first = await serve(t, dir);
   const file = join(dir, 'admin-key');
   assert.ok(existsSync(file));
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -17,7 +17,7 @@ test('the first start creates an admin key, prints it once and saves it with mod
   assert.equal(models.status, 200);
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
-  const second = await serve(dir);
+  const second = await serve(t, dir);
   assert.ok(!second.output().includes(key), 'a later start does not print it again');
   second.child.kill('SIGTERM');
   await second.exited;
@@ -25,7 +25,7 @@ test('the first start creates an admin key, prints it once and saves it with mod
 
 test('GIRDER_API_KEY is registered as an admin key and no key file is written', async (t) => {
   const dir = tempDir(t);
-  const s = await serve(dir, { GIRDER_API_KEY: 'my-own-admin-key-0123456789' });
+  const s = await serve(t, dir, { GIRDER_API_KEY: 'my-own-admin-key-0123456789' });
   assert.ok(!existsSync(join(dir, 'admin-key')));
   const r = await call(`${s.url}/api/v1/api_keys`, { method: 'GET', headers: { authorization: 'Bearer my-own-admin-key-0123456789' } });
   assert.equal(r.status, 200);
@@ -37,7 +37,7 @@ test('GIRDER_API_KEY is registered as an admin key and no key file is written', 
 test('a restart keeps models, deployments, environments, keys and secrets, and starts the replicas again', async (t) => {
   const dir = tempDir(t);
   const key = 'restart-admin-key-0123456789';
-  const first = await serve(dir, { GIRDER_API_KEY: key });
+  const first = await serve(t, dir, { GIRDER_API_KEY: key });
   const auth = { authorization: `Api-Key ${key}` };
   const echo = await push(first.url, key, example('custom-echo'));
   const staged = await push(first.url, key, fixture('behaviours'), '?environment=staging');
@@ -47,7 +47,7 @@ test('a restart keeps models, deployments, environments, keys and secrets, and s
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 
-  const second = await serve(dir, { GIRDER_API_KEY: key });
+  const second = await serve(t, dir, { GIRDER_API_KEY: key });
   t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
   const models = await call(`${second.url}/api/v1/models`, { method: 'GET', headers: auth });
   assert.deepEqual(models.json.models.map((m: { id: string }) => m.id).sort(), [echo.model.id, staged.model.id].sort());
@@ -68,7 +68,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} stops every replica process, leaving no orphans`, async (t) => {
     const dir = tempDir(t);
     const key = 'signal-admin-key-0123456789';
-    const s = await serve(dir, { GIRDER_API_KEY: key });
+    const s = await serve(t, dir, { GIRDER_API_KEY: key });
     const node = await push(s.url, key, fixture('behaviours'));
     const custom = await push(s.url, key, fixture('counter-server'));
     const pids = [
@@ -85,7 +85,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 test('after a kill -9 of Girder, runner replicas exit by themselves and the next start reaps custom servers', async (t) => {
   const dir = tempDir(t);
   const key = 'kill9-admin-key-0123456789';
-  const first = await serve(dir, { GIRDER_API_KEY: key });
+  const first = await serve(t, dir, { GIRDER_API_KEY: key });
   const node = await push(first.url, key, fixture('behaviours'));
   const custom = await push(first.url, key, fixture('counter-server'));
   const nodePid = (await predictOk(first.url, key, `/model-${node.model.id}/production/predict`, { pid: true })).pid;
@@ -96,7 +96,7 @@ test('after a kill -9 of Girder, runner replicas exit by themselves and the next
   await first.exited;
   await waitFor(() => !alive(nodePid), 10_000, 'the node runner to notice Girder is gone');
   assert.equal(alive(customPid), true, 'a custom server that ignores stdin outlives a SIGKILLed Girder…');
-  const second = await serve(dir, { GIRDER_API_KEY: key });
+  const second = await serve(t, dir, { GIRDER_API_KEY: key });
   t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
   await waitFor(() => !alive(customPid), 10_000, '…until the next start reaps it');
 });

@@ -104,10 +104,10 @@ export function registerServe(program: Command): void {
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
       });
       installShutdown(g);
-      console.log(`Girder listening on ${g.url} (data in ${g.options.dataDir})`);
-      if (g.newAdminKey) {
-        console.log(`Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):\n  ${g.newAdminKey}`);
-      }
+      // One write, so that whoever reads the banner gets the key with it.
+      const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`];
+      if (g.newAdminKey) banner.push(`Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):`, `  ${g.newAdminKey}`);
+      console.log(banner.join('\n'));
       const key = process.env.GIRDER_API_KEY || g.savedAdminKey();
       if (o.examples) {
         console.log('Deploying the example models…');
