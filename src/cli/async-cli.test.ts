@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { webhookReceiver } from '../../test/webhook-receiver.ts';
 import { Girder } from '../girder.ts';
+import { ok, runCli, type Run } from './run-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BEHAVIOURS = join(ROOT, 'test/fixtures/behaviours'); // predict_concurrency 1: one request at a time
-
-interface Run { code: number | null; stdout: string; stderr: string }
 
 describe('girder async and webhook-secrets against a running server', () => {
   let g: Girder;
@@ -21,22 +19,8 @@ describe('girder async and webhook-secrets against a running server', () => {
   let hooks: Awaited<ReturnType<typeof webhookReceiver>>;
   const closers: (() => Promise<void> | void)[] = [];
 
-  /** Runs the CLI as a real child process, as a user would. */
-  function cli(args: string[]): Promise<Run> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
-      cwd: ROOT, env: { ...process.env, GIRDER_URL: g.url, GIRDER_API_KEY: key },
-    });
-    child.stdin.end();
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
-  const ok = (r: Run): Run => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r;
-  };
+  const cli = (args: string[]): Promise<Run> => runCli(g.url, key, args);
+
   /** Setup requests go straight to the server: faster than the CLI, so timings stay predictable. */
   const submit = async (input: unknown): Promise<string> => {
     const res = await fetch(`${g.url}/model-${modelId}/production/async_predict`, {

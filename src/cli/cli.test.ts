@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Girder } from '../girder.ts';
+import { ok, runCli, type Run } from './run-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ECHO = join(ROOT, 'examples/custom-echo');
-
-interface Run { code: number | null; stdout: string; stderr: string }
 
 describe('girder CLI against a running server', () => {
   let g: Girder;
@@ -18,22 +16,7 @@ describe('girder CLI against a running server', () => {
   let key: string;
   let modelId: string;
 
-  /** Runs the CLI as a real child process, as a user would. */
-  function cli(args: string[], opts: { key?: string; stdin?: string } = {}): Promise<Run> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
-      cwd: ROOT, env: { ...process.env, GIRDER_URL: g.url, GIRDER_API_KEY: opts.key ?? key },
-    });
-    child.stdin.end(opts.stdin ?? '');
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
-  const ok = (r: Run): Run => {
-    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-    return r;
-  };
+  const cli = (args: string[], opts: { key?: string; stdin?: string } = {}): Promise<Run> => runCli(g.url, opts.key ?? key, args, opts.stdin);
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'girder-cli-'));

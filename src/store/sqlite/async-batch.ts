@@ -1,10 +1,11 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { AsyncRequestPatch, AsyncRequestRecord } from '../../queue/types.ts';
+import { setClause, type Columns } from './set-clause.ts';
 
 const json = (v: unknown): string => JSON.stringify(v);
 
 /** Column of the async_requests table for each patchable field. */
-const COLUMNS: Record<string, [string, (v: any) => unknown]> = {
+const COLUMNS: Columns = {
   status: ['status', (v) => v],
   webhookStatus: ['webhook_status', (v) => v],
   attempts: ['attempts', (v) => v],
@@ -38,15 +39,8 @@ export function writeAsyncBatch(db: DatabaseSync, cache: Map<string, StatementSy
         r.createdAt, r.statusAt, json(r.errors), r.output);
     }
     for (const { id, ...patch } of patches) {
-      const sets: string[] = [];
-      const values: any[] = [];
-      for (const [field, value] of Object.entries(patch)) {
-        const column = COLUMNS[field];
-        if (!column || value === undefined) continue;
-        sets.push(`${column[0]} = ?`);
-        values.push(column[1](value));
-      }
-      if (sets.length) stmt(`UPDATE async_requests SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+      const set = setClause(patch, COLUMNS);
+      if (set) stmt(`UPDATE async_requests SET ${set.sql} WHERE id = ?`).run(...set.values, id);
     }
     db.exec('COMMIT');
   } catch (err) {

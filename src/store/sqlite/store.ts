@@ -9,6 +9,7 @@ import type { Store } from '../store.ts';
 import { writeAsyncBatch } from './async-batch.ts';
 import { PRAGMAS } from './pragmas.ts';
 import { MIGRATIONS } from './schema.ts';
+import { setClause, type Columns } from './set-clause.ts';
 import { BatchWriter } from './writer.ts';
 
 type Row = Record<string, unknown>;
@@ -84,7 +85,7 @@ const toWebhookSecret = (r: Row): WebhookSecretRecord => ({
 });
 
 /** Column names of the deployments table for each patchable field. */
-const DEPLOYMENT_COLUMNS: Record<string, [string, (v: any) => unknown]> = {
+const DEPLOYMENT_COLUMNS: Columns = {
   name: ['name', (v) => v],
   createdAt: ['created_at', (v) => v],
   isDevelopment: ['is_development', (v) => (v ? 1 : 0)],
@@ -177,15 +178,8 @@ export class SqliteStore implements Store {
   }
 
   async updateDeployment(id: string, patch: Partial<Omit<DeploymentRecord, 'id' | 'modelId'>>): Promise<void> {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [field, value] of Object.entries(patch)) {
-      const column = DEPLOYMENT_COLUMNS[field];
-      if (!column || value === undefined) continue;
-      sets.push(`${column[0]} = ?`);
-      values.push(column[1](value));
-    }
-    if (sets.length) this.#run(`UPDATE deployments SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+    const set = setClause(patch, DEPLOYMENT_COLUMNS);
+    if (set) this.#run(`UPDATE deployments SET ${set.sql} WHERE id = ?`, ...set.values, id);
   }
 
   async deleteDeployment(id: string): Promise<void> {
