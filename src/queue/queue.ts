@@ -68,8 +68,16 @@ export class AsyncQueue {
     this.#committer = new Committer(store);
     registry.on('change', (e) => {
       if (e.type === 'deployment-removed') this.#failDeployment(e.deployment.id);
-      else if (this.#deps.has(e.deployment.id)) void this.#pump(e.deployment.id);
+      else if (this.#deps.has(e.deployment.id)) this.#detach(this.#pump(e.deployment.id));
     });
+  }
+
+  /**
+   * Runs work nobody awaits (a dispatch, a delivery) so that a failure (a full disk, say) is reported
+   * and the server keeps serving, instead of an unhandled rejection ending the process.
+   */
+  #detach(work: Promise<unknown>): void {
+    work.catch((err) => console.error('girder: async queue:', err));
   }
 
   #dep(id: string): DeploymentQueue {
@@ -85,17 +93,17 @@ export class AsyncQueue {
       this.#heads.set(h.id, h);
       if (h.status === 'IN_PROGRESS') {
         if (h.attempts >= h.retry.max_attempts) {
-          void this.#finish(h, 'FAILED', [{ code: 'INTERNAL_SERVER_ERROR', message: 'Girder stopped during the last attempt.' }], null);
+          this.#detach(this.#finish(h, 'FAILED', [{ code: 'INTERNAL_SERVER_ERROR', message: 'Girder stopped during the last attempt.' }], null));
           continue;
         }
         h.status = 'QUEUED';
-        void this.#committer.update({ id: h.id, status: 'QUEUED' });
+        this.#detach(this.#committer.update({ id: h.id, status: 'QUEUED' }));
       }
       if (h.status === 'QUEUED') {
         this.#dep(h.deploymentId).queued++;
         this.#enqueue(h);
       } else {
-        void this.#deliver(h);
+        this.#detach(this.#deliver(h));
       }
     }
     this.#timers.push(setInterval(() => this.#expire(), 1000), setInterval(() => void this.#sweep(), 60_000));
@@ -142,7 +150,7 @@ export class AsyncQueue {
       return;
     }
     this.#dep(h.deploymentId).backlog.add(h);
-    void this.#pump(h.deploymentId);
+    this.#detach(this.#pump(h.deploymentId));
   }
 
   /** The dispatch loop of one deployment: a slot first, then the best request for it. */
@@ -170,7 +178,7 @@ export class AsyncQueue {
           this.#supervisor.release(deploymentId, replica);
           break;
         }
-        void this.#run(head, q, replica);
+        this.#detach(this.#run(head, q, replica));
       }
     } finally {
       q.pumping = false;
@@ -247,7 +255,7 @@ export class AsyncQueue {
       const expired = q.backlog.removeWhere((h) => h.attempts === 0 && h.createdAt + h.maxTimeInQueueMs <= now);
       for (const h of expired) {
         q.queued--;
-        void this.#finish(h, 'EXPIRED', [{ code: 'MODEL_NOT_READY', message: `Not started within max_time_in_queue_seconds (${h.maxTimeInQueueMs / 1000} s).` }], null);
+        this.#detach(this.#finish(h, 'EXPIRED', [{ code: 'MODEL_NOT_READY', message: `Not started within max_time_in_queue_seconds (${h.maxTimeInQueueMs / 1000} s).` }], null));
       }
       if (expired.length && !q.backlog.size) q.waiting?.abort();
     }
@@ -262,7 +270,7 @@ export class AsyncQueue {
     if (!q) return;
     for (let h = q.backlog.shift(); h; h = q.backlog.shift()) {
       q.queued--;
-      void this.#finish(h, 'FAILED', [{ code: 'MODEL_DOES_NOT_EXIST', message: `Deployment ${deploymentId} was deleted.` }], null);
+      this.#detach(this.#finish(h, 'FAILED', [{ code: 'MODEL_DOES_NOT_EXIST', message: `Deployment ${deploymentId} was deleted.` }], null));
     }
     q.waiting?.abort();
   }
