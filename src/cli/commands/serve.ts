@@ -90,7 +90,7 @@ export function registerServe(program: Command): void {
     .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
-      const g = await Girder.start({
+      const g = await startOrExplain({
         dataDir: resolve(o.dataDir), port: o.port, host: o.host, domain: o.domain, apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
@@ -117,6 +117,19 @@ export function registerServe(program: Command): void {
       }
       console.log(`Push your own model: GIRDER_URL=${g.url} GIRDER_API_KEY=<key> npm run girder -- push DIR`);
     });
+}
+
+/** Starts Girder; a port in use or a data dir it cannot write ends the command with what to do. */
+async function startOrExplain(opts: Parameters<typeof Girder.start>[0]): Promise<Girder> {
+  try {
+    return await Girder.start(opts);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') console.error(`girder: ${opts.host}:${opts.port} is already in use. Stop what listens there, or pick another port with --port.`);
+    else if (e.code === 'EACCES') console.error(`girder: permission denied (${e.message}). Use --data-dir for a writable directory, or a port above 1023.`);
+    else throw err;
+    process.exit(1);
+  }
 }
 
 /** SIGINT/SIGTERM stop every replica before exiting; a second signal kills them at once. */
