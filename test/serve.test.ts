@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { call, example, fixture, tempDir, waitFor } from './helpers.ts';
+import { ROOT, call, example, fixture, tempDir, waitFor } from './helpers.ts';
 import { alive, predictOk, push, serve } from './process.ts';
 
 test('the first start creates an admin key, prints it once and saves it with mode 0600', async (t) => {
@@ -99,4 +99,15 @@ test('after a kill -9 of Girder, runner replicas exit by themselves and the next
   const second = await serve(t, dir, { GIRDER_API_KEY: key });
   t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
   await waitFor(() => !alive(customPid), 10_000, '…until the next start reaps it');
+});
+
+test('a port already in use ends girder serve with a message that says what to do', async (t) => {
+  const first = await serve(t, tempDir(t), { GIRDER_API_KEY: 'port-admin-key-0123456789' });
+  const port = new URL(first.url).port;
+  const { spawnSync } = await import('node:child_process');
+  const second = spawnSync(process.execPath, ['src/cli/main.ts', 'serve', '--port', port, '--data-dir', tempDir(t)], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, /already in use.*--port/);
+  first.child.kill('SIGTERM');
+  await first.exited;
 });
