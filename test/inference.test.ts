@@ -146,3 +146,18 @@ test('wake answers 202 with an empty object', async () => {
   assert.equal(r.status, 202);
   assert.deepEqual(r.json, {});
 });
+
+test('large bodies stream through both ways, with or without a declared length', async () => {
+  const big = Buffer.alloc(2 * 1024 * 1024, 7);
+  const url = `${girder.url}/model-${custom.model.id}/production/predict`;
+  const declared = await call(url, { headers: { ...girder.auth, 'content-type': 'application/octet-stream' }, body: big });
+  assert.equal(declared.status, 200);
+  assert.ok(declared.raw.equals(big), 'the 2 MiB body came back unchanged');
+  const chunks = [Buffer.alloc(100_000, 1), Buffer.alloc(100_000, 2), Buffer.alloc(100_000, 3)];
+  const res = await fetch(url, {
+    method: 'POST', headers: { ...girder.auth, 'content-type': 'application/octet-stream' }, duplex: 'half',
+    body: new ReadableStream({ start(c) { for (const b of chunks) c.enqueue(b); c.close(); } }),
+  } as RequestInit);
+  assert.equal(res.status, 200);
+  assert.ok(Buffer.from(await res.arrayBuffer()).equals(Buffer.concat(chunks)), 'the chunked body came back unchanged');
+});
