@@ -15,7 +15,8 @@ export type TargetRef =
   | { kind: 'deployment'; id: string };
 
 export interface RegistryEvent {
-  type: 'deployment-added' | 'deployment-changed' | 'deployment-removed';
+  /** `deployment-replaced`: a development push put new files under the same deployment. */
+  type: 'deployment-added' | 'deployment-changed' | 'deployment-replaced' | 'deployment-removed';
   deployment: DeploymentRecord;
 }
 
@@ -188,7 +189,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       const patch = { dir: input.dir, config: input.config, active: true };
       await this.#store.updateDeployment(existing.id, patch);
       Object.assign(existing, patch);
-      this.emit('change', { type: 'deployment-changed', deployment: existing });
+      this.emit('change', { type: 'deployment-replaced', deployment: existing });
       return { model, deployment: existing, replacedDir };
     }
     const deployment: DeploymentRecord = {

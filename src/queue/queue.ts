@@ -290,8 +290,7 @@ export class AsyncQueue {
 
   /** The status of a request the model owns; 404 for unknown ids and for those past retention. */
   async status(id: string, modelId: string): Promise<Record<string, unknown>> {
-    const live = this.#heads.get(id);
-    const h = live ?? (await this.#read(id, modelId));
+    const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
     if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
     const body: Record<string, unknown> = {
       request_id: h.id, model_id: h.modelId, deployment_id: h.deploymentId, status: h.status, webhook_status: h.webhookStatus,

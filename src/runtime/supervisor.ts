@@ -89,7 +89,7 @@ export class Supervisor {
       void this.#stopAll(rt, new GirderError('model_does_not_exist', `Deployment ${e.deployment.id} was deleted.`));
       return;
     }
-    if (e.type === 'deployment-changed' && e.deployment.isDevelopment) {
+    if (e.type === 'deployment-replaced') {
       // A development push replaced the files: every replica restarts on the new code.
       rt.woken = false;
       rt.failures = 0;
