@@ -88,7 +88,7 @@ async function main(): Promise<void> {
 
   const route = parseRoute('127.0.0.1', new URL(eg.predictUrl).pathname, eg.g.options.domain) as Extract<Route, { surface: 'inference' }>;
   const inference = await listen(createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    handleInference(eg.g, req, res, route, 'layers').catch(() => res.destroy());
+    void Promise.resolve(handleInference(eg.g, req, res, route, 'layers')).catch(() => res.destroy());
   }));
 
   const layers = [

@@ -34,6 +34,8 @@ export interface ProxyCall {
   wrapErrors: boolean;
   /** Where to find the replica's traceback, for error details. */
   logsHint: () => string;
+  /** Called once when the call is over, however it ended (gives the replica's slot back). */
+  onDone?: () => void;
 }
 
 /** Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1). */
@@ -108,9 +110,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   /** The error body of a wrapped predict, collected (at most 64 KiB) to become an ErrorResponse. */
   #errorBody: Buffer[] | undefined;
   #bodyStarted = false;
-  /** The last chunk, held back until the next one or the end: head, body and end then leave in one write. */
+  /** The last chunk, held back until the next one or the end of the read: head, body and end then leave in one write. */
   #held: Buffer | undefined;
-  #tickPending = false;
+  #flushQueued = false;
   #done = false;
 
   constructor(call: ProxyCall, resolve: () => void, reject: (err: unknown) => void) {
@@ -118,11 +120,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#resolve = resolve;
     this.#reject = reject;
     this.#timer = setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, call.deadline - Date.now()));
-    call.res.once('close', this.#onClientClose);
+    // Never removed: a response that finished closes too, and then this does nothing.
+    call.res.on('close', this.#onClientClose);
   }
 
   #onClientClose = (): void => {
-    if (!this.#call.res.writableFinished) this.#abort(new AbortReason(CLIENT_GONE));
+    if (!this.#done && !this.#call.res.writableFinished) this.#abort(new AbortReason(CLIENT_GONE));
   };
 
   #abort(reason: AbortReason): void {
@@ -138,6 +141,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.#controller = controller;
     this.#status = statusCode;
     if (this.#call.wrapErrors && statusCode >= 300) {
       this.#errorBody = [];
@@ -148,26 +152,29 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const { res, responseHeaders } = this.#call;
     for (const name in responseHeaders) out[name] = responseHeaders[name];
     res.writeHead(statusCode, out);
-    this.#atEndOfTick(controller);
-  }
-
-  #atEndOfTick(controller: Dispatcher.DispatchController): void {
-    if (this.#tickPending) return;
-    this.#tickPending = true;
-    setImmediate(this.#endOfTick, controller);
+    this.#afterThisRead();
   }
 
   /**
-   * At the end of the tick the head arrived in: whatever came by then leaves in one write (a whole
-   * small answer has ended already; a stream's first chunk is released), and a stream that has sent
-   * nothing yet still gets its head out at once.
+   * undici parses a whole socket read synchronously, so a microtask runs once everything that read
+   * carried has been handed to us: a small answer has ended by then and leaves in one write.
    */
-  #endOfTick = (controller: Dispatcher.DispatchController): void => {
-    this.#tickPending = false;
+  #afterThisRead(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#endOfRead);
+  }
+
+  /**
+   * After the read the head arrived in: a stream's held chunk is released, and a stream that has
+   * sent nothing yet still gets its head out at once.
+   */
+  #endOfRead = (): void => {
+    this.#flushQueued = false;
     if (this.#done) return;
     const held = this.#held;
     this.#held = undefined;
-    if (held) this.#write(controller, held);
+    if (held) this.#write(this.#controller!, held);
     else if (!this.#bodyStarted) this.#call.res.flushHeaders();
   };
 
@@ -181,7 +188,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#held = chunk;
     this.#bodyStarted = true;
     if (held) this.#write(controller, held);
-    else this.#atEndOfTick(controller);
+    else this.#afterThisRead();
   }
 
   #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -215,7 +222,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #finish(): void {
     this.#done = true;
     clearTimeout(this.#timer);
-    this.#call.res.off('close', this.#onClientClose);
+    this.#call.onDone?.();
   }
 }
 
@@ -223,36 +230,46 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
  * Sends one request to a replica and streams its answer to the client, both bodies streaming
  * through without buffering. Rejects with a GirderError when nothing was sent to the client yet (the
  * caller answers with it); once the answer started, a failure just ends the connection.
+ * One promise per call, and none inside: this is the path every request takes.
  */
-export async function proxy(call: ProxyCall): Promise<void> {
-  const { req } = call;
-  let body: IncomingMessage | Transform | Buffer | null = null;
-  if (hasBody(req)) {
+export function proxy(call: ProxyCall): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const { req } = call;
+    const send = (body: IncomingMessage | Transform | Buffer | null): void => {
+      call.replica.pool!.dispatch({
+        path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
+        headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
+      }, new ProxyHandler(call, resolve, reject));
+    };
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      call.onDone?.();
+      reject(err);
+    };
+    if (!hasBody(req)) return send(null);
     const length = Number(req.headers['content-length'] ?? NaN);
     // A small body is read first, so that undici sends head and body in one write; larger ones stream.
-    if (length <= SMALL_BODY) body = await readSmall(req);
-    else body = Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req;
-  }
-  return new Promise<void>((resolve, reject) => {
-    const handler = new ProxyHandler(call, resolve, reject);
-    call.replica.pool!.dispatch({
-      path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
-      headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
-    }, handler);
+    if (length <= SMALL_BODY) readSmall(req, send, fail);
+    else send(Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req);
   });
 }
 
 const SMALL_BODY = 64 * 1024;
 
-function readSmall(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.once('error', reject);
-    // Settles nothing if the body was complete: 'end' came first.
-    req.once('close', () => { if (!req.complete) reject(new AbortReason(CLIENT_GONE)); });
+/** Reads a body of known small size, then calls `then` with it (or `fail` if the client left). */
+function readSmall(req: IncomingMessage, then: (body: Buffer) => void, fail: (err: unknown) => void): void {
+  let first: Buffer | undefined;
+  let rest: Buffer[] | undefined;
+  req.on('data', (c: Buffer) => {
+    if (!first) first = c;
+    else (rest ??= [first]).push(c);
   });
+  req.once('end', () => then(rest ? Buffer.concat(rest) : first ?? Buffer.alloc(0)));
+  req.once('error', fail);
+  // Does nothing if the body was complete: 'end' came first.
+  req.once('close', () => { if (!req.complete) fail(new AbortReason(CLIENT_GONE)); });
 }
 
 function mapUpstreamError(err: unknown, call: ProxyCall): unknown {

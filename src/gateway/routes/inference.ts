@@ -15,8 +15,9 @@ type InferenceRoute = Extract<Route, { surface: 'inference' }>;
 /**
  * Sync inference on a model target: `predict`, `sync/{route…}` and `wake`. The path of a request:
  * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
+ * Not async on purpose: a request that finds a free slot costs one promise, the proxy's.
  */
-export async function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> {
+export function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> | void {
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
   if (route.kind === 'chain') throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
@@ -53,20 +54,18 @@ export async function handleInference(app: App, req: IncomingMessage, res: Serve
   const config = deployment.config as unknown as ModelConfig;
   const deadline = Date.now() + (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
   const logsHint = () => `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
-  const replica = app.supervisor.tryAcquire(deployment, 'sync') ?? await park(app, res, deployment, deadline, logsHint);
-  try {
-    await proxy({
-      req, res, replica, requestId, deadline, logsHint,
-      method: req.method ?? 'POST',
-      path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
-      responseHeaders: headers,
-      bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
-      maxBodyBytes: app.options.maxBodyBytes,
-      wrapErrors: route.action === 'predict',
-    });
-  } finally {
-    app.supervisor.release(deployment.id, replica);
-  }
+  const call = (replica: Replica): Promise<void> => proxy({
+    req, res, replica, requestId, deadline, logsHint,
+    method: req.method ?? 'POST',
+    path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
+    responseHeaders: headers,
+    bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
+    maxBodyBytes: app.options.maxBodyBytes,
+    wrapErrors: route.action === 'predict',
+    onDone: () => app.supervisor.release(deployment.id, replica),
+  });
+  const replica = app.supervisor.tryAcquire(deployment, 'sync');
+  return replica ? call(replica) : park(app, res, deployment, deadline, logsHint).then(call);
 }
 
 /**
