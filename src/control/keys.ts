@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { badRequest, notFound } from '../errors.ts';
 import { MODEL_ID_RE, newApiKey } from '../ids.ts';
 import type { Store } from '../store/store.ts';
@@ -7,7 +7,8 @@ import type { ApiKeyRecord, ApiKeyType } from './types.ts';
 const KEY_TYPES: ApiKeyType[] = ['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE'];
 const NAME_RE = /^[a-z0-9-]{1,64}$/;
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+// The one-shot hash: no Hash object per request.
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /** The lookup prefix of a key: the part before the first dot, or its first 8 characters. */
 export function keyPrefix(key: string): string {

@@ -147,11 +147,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#errorBody = [];
       return;
     }
-    const out: Record<string, string | string[]> = {};
-    for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name]!;
+    // Node takes a flat [name, value, …] list as is; an object would be walked once more.
+    const out: (string | string[])[] = [];
     const { res, responseHeaders } = this.#call;
-    for (const name in responseHeaders) out[name] = responseHeaders[name];
-    res.writeHead(statusCode, out);
+    for (const name in headers) if (!HOP_BY_HOP.has(name) && !(name in responseHeaders)) out.push(name, headers[name]!);
+    for (const name in responseHeaders) out.push(name, responseHeaders[name]);
+    res.writeHead(statusCode, out as string[]);
     this.#afterThisRead();
   }
 
