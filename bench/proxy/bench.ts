@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   canConnect, childPids, cleanup, cleaningUp, cpuModel, cpuUs, fmtMs, fmtRps, freePort, groupPids, loadAverage, luaScript,
-  onCleanup, parseWrk, runWrk, sanity, spawnSyncText, startEchoGirder, stopChild, waitFor, which, wrkVersion, type WrkResult,
+  onCleanup, parseWrk, runWrk, sanity, spawnSyncText, startGirderServe, stopChild, waitFor, which, wrkVersion, type WrkResult,
 } from './lib.ts';
 
 const HERE = import.meta.dirname;
@@ -177,14 +177,14 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
 
   console.error('starting Girder and pushing examples/custom-echo…');
-  const { key, replicaPort, replicaPid, predictUrl: girderUrl } = await startEchoGirder(join(work, 'girder-data'));
+  const { pid: girderPid, key, replicaPort, replicaPid, predictUrl: girderUrl } = await startGirderServe(join(work, 'girder-data'));
   const upstreamPids = () => groupPids(replicaPid); // the replica's shell and its node process
   const json = { 'Content-Type': 'application/json' };
   const girderHeaders = { ...json, Authorization: `Api-Key ${key}` };
-  const self = () => [process.pid];
+  const girderPids = () => [girderPid];
   const targets: Target[] = [
     { name: 'direct', label: 'direct (echo replica)', url: `http://127.0.0.1:${replicaPort}/predict`, headers: json, proxyPids: upstreamPids },
-    { name: 'girder', label: 'girder', url: girderUrl, headers: girderHeaders, proxyPids: self },
+    { name: 'girder', label: 'girder', url: girderUrl, headers: girderHeaders, proxyPids: girderPids },
   ];
   if (selected.has('nginx')) {
     const { port, pid } = await startNginx(replicaPort);
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     for (const t of chosen) {
       console.log(`${t.name}: ${t.url}\n  wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s --latency -s ${join(work, `${t.name}.lua`)} ${t.url}`);
     }
-    console.log(`Girder (this process) pid ${process.pid}; replica pids ${upstreamPids().join(' ')}; Authorization: ${girderHeaders.Authorization}`);
+    console.log(`Girder (girder serve) pid ${girderPid}; replica pids ${upstreamPids().join(' ')}; Authorization: ${girderHeaders.Authorization}`);
     console.log('Ctrl-C (or SIGTERM) stops everything.');
     await new Promise(() => {}); // the signal handlers clean up and exit
   }
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(`## Proxy benchmark — ${date}`, '');
   lines.push(`wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s --latency; POST \`${opts.body}\` (${Buffer.byteLength(opts.body)} B); ${opts.warmup} s warm-up before each run. `
-    + 'Upstream: examples/custom-echo (one Node replica started by Girder). Girder: in-process, one Node process. '
+    + 'Upstream: examples/custom-echo (one Node replica started by Girder). Girder: `girder serve`, one Node process. '
     + 'nginx: worker_processes 1, upstream keepalive 64, access_log off.', '');
   lines.push('| path | req/s | p50 | p99 | errors |', '|---|---:|---:|---:|---:|');
   for (const r of rows) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../../src/control/packaging/bundle.ts';
 import { Girder } from '../../src/girder.ts';
+import { newApiKey } from '../../src/ids.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -277,4 +278,52 @@ export async function startEchoGirder(dataDir: string): Promise<EchoGirder> {
     g, key, modelId: pushed.model.id, deploymentId: d.id, replicaPort: replicas[0].port, replicaPid: replicas[0].pid ?? 0,
     predictUrl: `${g.url}/model-${pushed.model.id}/production/predict`,
   };
+}
+
+export interface ServedEcho {
+  /** The `girder serve` process. */
+  pid: number;
+  key: string;
+  /** The replica's loopback port: "direct". */
+  replicaPort: number;
+  /** The replica's process group (its node server). */
+  replicaPid: number;
+  predictUrl: string;
+}
+
+/**
+ * Starts `girder serve` as its own process, as a user runs it, and pushes examples/custom-echo to it.
+ * The benchmark's own work then never counts as Girder's CPU time.
+ */
+export async function startGirderServe(dataDir: string): Promise<ServedEcho> {
+  const key = newApiKey();
+  const child = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, GIRDER_API_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onCleanup(() => stopChild(child, 10_000));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, 'girder serve to listen');
+  const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+  if (!url) throw new Error(`girder serve did not start:\n${out}`);
+  const auth = { authorization: `Api-Key ${key}` };
+  const res = await fetch(`${url}/api/v1/models/push`, {
+    method: 'POST', headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream, duplex: 'half',
+  } as RequestInit);
+  const pushed = await res.json() as { model: { id: string }; deployment: { id: string } };
+  if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
+  const deploymentUrl = `${url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}`;
+  await waitFor(async () => ((await (await fetch(deploymentUrl, { headers: auth })).json()) as { status: string }).status === 'ACTIVE',
+    30_000, 'the echo deployment to be ACTIVE');
+  // The replica's group leader is in Girder's replica record, and its port in its environment.
+  let replicaPid = 0;
+  await waitFor(() => {
+    try { replicaPid = (JSON.parse(readFileSync(join(dataDir, 'run', 'replicas.json'), 'utf8')) as number[])[0] ?? 0; } catch { /* not written yet */ }
+    return replicaPid > 0;
+  }, 10_000, 'the replica record');
+  const port = /(?:^|\0)PORT=(\d+)/.exec(readFileSync(`/proc/${replicaPid}/environ`, 'utf8'))?.[1];
+  if (!port) throw new Error(`no PORT in the environment of replica ${replicaPid}`);
+  return { pid: child.pid!, key, replicaPort: Number(port), replicaPid, predictUrl: `${url}/model-${pushed.model.id}/production/predict` };
 }
