@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     proxy({
       req, res, replica, method: 'POST', path: replica.opts.spec.predictPath, requestId: 'layers', responseHeaders: {},
       deadline: Date.now() + 60_000, bodyTimeoutMs: 60_000, maxBodyBytes: eg.g.options.maxBodyBytes, wrapErrors: true, logsHint: () => '',
-    }).catch(() => res.destroy());
+      onEnd: (err) => { if (err !== undefined) res.destroy(); },
+    });
   }));
 
   const route = parseRoute('127.0.0.1', new URL(eg.predictUrl).pathname, eg.g.options.domain) as Extract<Route, { surface: 'inference' }>;

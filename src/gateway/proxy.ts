@@ -3,17 +3,7 @@ import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
 import type { Replica } from '../runtime/replica.ts';
-
-/** Why a call was aborted: the gateway's deadline, or the client going away. */
-export const TIMEOUT = Symbol('timeout');
-export const CLIENT_GONE = Symbol('client gone');
-export class AbortReason extends Error {
-  readonly why: typeof TIMEOUT | typeof CLIENT_GONE;
-  constructor(why: typeof TIMEOUT | typeof CLIENT_GONE) {
-    super(why === TIMEOUT ? 'timeout' : 'client closed the connection');
-    this.why = why;
-  }
-}
+import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
 
 export interface ProxyCall {
   req: IncomingMessage;
@@ -34,8 +24,12 @@ export interface ProxyCall {
   wrapErrors: boolean;
   /** Where to find the replica's traceback, for error details. */
   logsHint: () => string;
-  /** Called once when the call is over, however it ended (gives the replica's slot back). */
-  onDone?: () => void;
+  /**
+   * Called once when the call is over: with nothing when the answer was sent, with a GirderError when
+   * nothing was sent yet (the caller answers with it), or with an AbortReason when the client left.
+   * A failure once the answer started just ends the connection, and counts as sent.
+   */
+  onEnd: (err?: unknown) => void;
 }
 
 /** Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1). */
@@ -102,8 +96,6 @@ export function modelErrorMessage(body: string): string {
  */
 class ProxyHandler implements Dispatcher.DispatchHandler {
   readonly #call: ProxyCall;
-  readonly #resolve: () => void;
-  readonly #reject: (err: unknown) => void;
   #controller: Dispatcher.DispatchController | undefined;
   #timer: NodeJS.Timeout;
   #status = 0;
@@ -115,10 +107,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #flushQueued = false;
   #done = false;
 
-  constructor(call: ProxyCall, resolve: () => void, reject: (err: unknown) => void) {
+  constructor(call: ProxyCall) {
     this.#call = call;
-    this.#resolve = resolve;
-    this.#reject = reject;
     this.#timer = setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, call.deadline - Date.now()));
     // Never removed: a response that finished closes too, and then this does nothing.
     call.res.on('close', this.#onClientClose);
@@ -204,63 +194,63 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#errorBody) {
       const text = Buffer.concat(this.#errorBody).toString('utf8').slice(0, 65_536);
       const status = this.#status;
-      this.#reject(new GirderError('application_error', modelErrorMessage(text),
+      this.#call.onEnd(new GirderError('application_error', modelErrorMessage(text),
         `The model answered HTTP ${status}. ${this.#call.logsHint()}`, status < 400 ? 500 : status));
       return;
     }
     const held = this.#held;
     this.#held = undefined;
     this.#call.res.end(held);
-    this.#resolve();
+    this.#call.onEnd();
   }
 
   onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#done) return;
     this.#finish();
-    this.#reject(mapUpstreamError(err, this.#call));
+    this.#call.onEnd(mapUpstreamError(err, this.#call));
   }
 
   #finish(): void {
     this.#done = true;
     clearTimeout(this.#timer);
-    this.#call.onDone?.();
   }
 }
 
 /**
  * Sends one request to a replica and streams its answer to the client, both bodies streaming
- * through without buffering. Rejects with a GirderError when nothing was sent to the client yet (the
- * caller answers with it); once the answer started, a failure just ends the connection.
- * One promise per call, and none inside: this is the path every request takes.
+ * through without buffering; `call.onEnd` says how it ended. Callbacks rather than a promise:
+ * this is the path every request takes.
  */
-export function proxy(call: ProxyCall): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const { req } = call;
-    const send = (body: IncomingMessage | Transform | Buffer | null): void => {
+export function proxy(call: ProxyCall): void {
+  const { req } = call;
+  const send = (body: IncomingMessage | Transform | Buffer | null): void => {
+    const handler = new ProxyHandler(call);
+    try {
       call.replica.pool!.dispatch({
         path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
         headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
-      }, new ProxyHandler(call, resolve, reject));
-    };
-    let failed = false;
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      call.onDone?.();
-      reject(err);
-    };
-    if (!hasBody(req)) return send(null);
-    const length = Number(req.headers['content-length'] ?? NaN);
-    // A small body is read first, so that undici sends head and body in one write; larger ones stream.
-    if (length <= SMALL_BODY) readSmall(req, send, fail);
-    else send(Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req);
-  });
+      }, handler);
+    } catch (err) {
+      // undici reports its failures to the handler; this is for a replica torn down under us.
+      handler.onResponseError(undefined, err as Error);
+    }
+  };
+  if (!hasBody(req)) return send(null);
+  const length = Number(req.headers['content-length'] ?? NaN);
+  // A small body is read first, so that undici sends head and body in one write; larger ones stream.
+  if (length <= SMALL_BODY) readSmall(req, send, call.onEnd);
+  else send(Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req);
 }
 
 const SMALL_BODY = 64 * 1024;
 
-/** Reads a body of known small size, then calls `then` with it (or `fail` if the client left). */
-function readSmall(req: IncomingMessage, then: (body: Buffer) => void, fail: (err: unknown) => void): void {
+/** Reads a body of known small size, then calls `then` with it (or `fail`, once, if the client left). */
+function readSmall(req: IncomingMessage, then: (body: Buffer) => void, onFail: (err: unknown) => void): void {
+  let failed = false;
+  const fail = (err: unknown): void => {
+    if (!failed) onFail(err);
+    failed = true;
+  };
   let first: Buffer | undefined;
   let rest: Buffer[] | undefined;
   req.on('data', (c: Buffer) => {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { toGirderError } from '../errors.ts';
+import { AbortReason } from './abort.ts';
 
 /** Sends a JSON body with the given status (and extra headers). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
@@ -19,4 +20,10 @@ export function sendError(res: ServerResponse, err: unknown, headers?: Record<st
   }
   const e = toGirderError(err);
   sendJson(res, e.status, e.toJSON(), headers);
+}
+
+/** How a request that failed ends: an ErrorResponse carrying its id, or nothing if the client left. */
+export function failRequest(res: ServerResponse, err: unknown, requestId: string): void {
+  if (err instanceof AbortReason) res.destroy();
+  else sendError(res, err, { 'x-baseten-request-id': requestId });
 }

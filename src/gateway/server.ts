@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { GirderError } from '../errors.ts';
 import { newRequestId } from '../ids.ts';
 import type { App } from './app-context.ts';
-import { AbortReason } from './proxy.ts';
-import { sendError, sendJson } from './respond.ts';
+import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
 import { handleInference } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
@@ -32,16 +31,11 @@ function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Ro
 export function createGatewayServer(app: App): Server {
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     const requestId = newRequestId();
-    const fail = (err: unknown) => {
-      // The client left: there is nobody to answer.
-      if (err instanceof AbortReason) return void res.destroy();
-      sendError(res, err, { 'x-baseten-request-id': requestId });
-    };
     try {
       const done = dispatch(app, req, res, parseRoute(req.headers.host, req.url ?? '/', app.options.domain), requestId);
-      if (done) done.catch(fail);
+      if (done) done.catch((err: unknown) => failRequest(res, err, requestId));
     } catch (err) {
-      fail(err);
+      failRequest(res, err, requestId);
     }
   });
   return server;

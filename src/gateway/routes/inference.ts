@@ -5,8 +5,9 @@ import type { DeploymentRecord } from '../../control/types.ts';
 import type { Replica } from '../../runtime/replica.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
-import { AbortReason, CLIENT_GONE, TIMEOUT, payloadTooLarge, proxy } from '../proxy.ts';
-import { sendJson } from '../respond.ts';
+import { AbortReason, CLIENT_GONE, TIMEOUT } from '../abort.ts';
+import { payloadTooLarge, proxy } from '../proxy.ts';
+import { failRequest, sendJson } from '../respond.ts';
 import { handleAsyncSubmit, handleQueueStatus } from './async.ts';
 import type { Route } from '../target.ts';
 
@@ -15,7 +16,7 @@ type InferenceRoute = Extract<Route, { surface: 'inference' }>;
 /**
  * Sync inference on a model target: `predict`, `sync/{route…}` and `wake`. The path of a request:
  * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
- * Not async on purpose: a request that finds a free slot costs one promise, the proxy's.
+ * Not async on purpose: a request that finds a free slot costs no promise at all.
  */
 export function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> | void {
   const key = authenticate(req, app.keys);
@@ -54,7 +55,7 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
   const config = deployment.config as unknown as ModelConfig;
   const deadline = Date.now() + (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
   const logsHint = () => `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
-  const call = (replica: Replica): Promise<void> => proxy({
+  const start = (replica: Replica): void => proxy({
     req, res, replica, requestId, deadline, logsHint,
     method: req.method ?? 'POST',
     path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
@@ -62,10 +63,14 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
     bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
     maxBodyBytes: app.options.maxBodyBytes,
     wrapErrors: route.action === 'predict',
-    onDone: () => app.supervisor.release(deployment.id, replica),
+    onEnd: (err) => {
+      app.supervisor.release(deployment.id, replica);
+      if (err !== undefined) failRequest(res, err, requestId);
+    },
   });
   const replica = app.supervisor.tryAcquire(deployment, 'sync');
-  return replica ? call(replica) : park(app, res, deployment, deadline, logsHint).then(call);
+  if (replica) return start(replica);
+  return park(app, res, deployment, deadline, logsHint).then(start);
 }
 
 /**
