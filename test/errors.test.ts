@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, test } from 'node:test';
+import { request } from 'undici';
 import { call, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
 
 // A small body limit makes 413 cheap to reach; everything else keeps the defaults.
@@ -128,6 +130,34 @@ test('a model slower than the predict timeout gives 504 timeout', async () => {
   const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow', runtime: { predict_timeout_seconds: 1 } }));
   const r = await call(`${girder.url}/model-${own.model.id}/production/predict`, { headers: girder.auth, body: JSON.stringify({ sleep_ms: 5000 }) });
   assertError(r, 504, 'timeout');
+});
+
+test('a stream that outlasts the predict timeout is cut at the deadline', async () => {
+  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-stream', runtime: { predict_timeout_seconds: 1 } }));
+  // 100 chunks 30 ms apart would take 3 s.
+  const res = await request(`${girder.url}/model-${own.model.id}/production/predict`, { method: 'POST', headers: girder.auth, body: JSON.stringify({ stream: 100 }) });
+  assert.equal(res.statusCode, 200);
+  let text = '';
+  await assert.rejects(async () => { for await (const c of res.body) text += c; });
+  const chunks = text.split('\n').filter(Boolean).length;
+  assert.ok(chunks > 0 && chunks < 100, `got ${chunks} chunks`);
+});
+
+test('an upload still streaming at the deadline gives 504 timeout', async () => {
+  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-upload', runtime: { predict_timeout_seconds: 1 } }));
+  const target = new URL(`${girder.url}/model-${own.model.id}/production/predict`);
+  const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(target, { method: 'POST', headers: { ...girder.auth, 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body })).on('error', reject);
+    });
+    req.on('error', reject);
+    // Chunked, and never finished: the body is still coming when the deadline passes.
+    req.write('{"echo": ');
+    after(() => req.destroy());
+  });
+  assert.equal(r.status, 504, r.body);
+  assert.equal(JSON.parse(r.body).error_code, 'timeout');
 });
 
 test('unknown management routes are 404 and bad bodies 400, as ErrorResponse', async () => {

@@ -97,7 +97,12 @@ export function modelErrorMessage(body: string): string {
 class ProxyHandler implements Dispatcher.DispatchHandler {
   readonly #call: ProxyCall;
   #controller: Dispatcher.DispatchController | undefined;
-  #timer: NodeJS.Timeout;
+  /**
+   * The call's deadline, armed only for streams. Until the answer's head, undici's headersTimeout
+   * keeps the deadline of a request sent in one piece (cheaper than a timer of ours per request);
+   * a streamed upload refreshes that timeout as it goes, so it gets this timer from the start.
+   */
+  #timer: NodeJS.Timeout | undefined;
   #status = 0;
   /** The error body of a wrapped predict, collected (at most 64 KiB) to become an ErrorResponse. */
   #errorBody: Buffer[] | undefined;
@@ -107,9 +112,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #flushQueued = false;
   #done = false;
 
-  constructor(call: ProxyCall) {
+  constructor(call: ProxyCall, streamedUpload: boolean) {
     this.#call = call;
-    this.#timer = setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, call.deadline - Date.now()));
+    if (streamedUpload) this.#armDeadline();
     // Never removed: a response that finished closes too, and then this does nothing.
     call.res.on('close', this.#onClientClose);
   }
@@ -135,6 +140,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#status = statusCode;
     if (this.#call.wrapErrors && statusCode >= 300) {
       this.#errorBody = [];
+      this.#afterThisRead();
       return;
     }
     // Node takes a flat [name, value, …] list as is; an object would be walked once more.
@@ -157,17 +163,23 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * After the read the head arrived in: a stream's held chunk is released, and a stream that has
-   * sent nothing yet still gets its head out at once.
+   * After the read the head arrived in, the answer is a stream: the deadline now needs a timer of its
+   * own, the held chunk is released, and a stream that has sent nothing yet still gets its head out.
    */
   #endOfRead = (): void => {
     this.#flushQueued = false;
     if (this.#done) return;
+    this.#armDeadline();
+    if (this.#errorBody) return;
     const held = this.#held;
     this.#held = undefined;
     if (held) this.#write(this.#controller!, held);
     else if (!this.#bodyStarted) this.#call.res.flushHeaders();
   };
+
+  #armDeadline(): void {
+    this.#timer ??= setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, this.#call.deadline - Date.now()));
+  }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#errorBody) {
@@ -224,11 +236,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 export function proxy(call: ProxyCall): void {
   const { req } = call;
   const send = (body: IncomingMessage | Transform | Buffer | null): void => {
-    const handler = new ProxyHandler(call);
+    const handler = new ProxyHandler(call, body !== null && !Buffer.isBuffer(body));
     try {
       call.replica.pool!.dispatch({
         path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
-        headersTimeout: 0, bodyTimeout: call.bodyTimeoutMs,
+        // The deadline until the answer's head: undici's own coarse timers cost less than one of ours
+        // per request, and a whole small answer never needs another.
+        headersTimeout: Math.max(1, call.deadline - Date.now()), bodyTimeout: call.bodyTimeoutMs,
       }, handler);
     } catch (err) {
       // undici reports its failures to the handler; this is for a replica torn down under us.
@@ -271,6 +285,7 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
     return new GirderError('timeout', 'The model did not answer before the predict timeout.', 'Raise runtime.predict_timeout_seconds in config.yaml or `girder serve --predict-timeout`.');
   }
   const code = (err as { code?: string }).code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return mapUpstreamError(new AbortReason(TIMEOUT), call);
   if (code === 'UND_ERR_BODY_TIMEOUT') {
     return new GirderError('timeout', 'The model stopped sending its response.', 'Raise runtime.streaming_read_timeout in config.yaml.');
   }
