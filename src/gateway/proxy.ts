@@ -271,10 +271,11 @@ function readSmall(req: IncomingMessage, then: (body: Buffer) => void, onFail: (
     if (!first) first = c;
     else (rest ??= [first]).push(c);
   });
-  req.once('end', () => then(rest ? Buffer.concat(rest) : first ?? Buffer.alloc(0)));
-  req.once('error', fail);
+  // Each of these fires at most once: `on` spares the wrapper `once` would allocate.
+  req.on('end', () => then(rest ? Buffer.concat(rest) : first ?? Buffer.alloc(0)));
+  req.on('error', fail);
   // Does nothing if the body was complete: 'end' came first.
-  req.once('close', () => { if (!req.complete) fail(new AbortReason(CLIENT_GONE)); });
+  req.on('close', () => { if (!req.complete) fail(new AbortReason(CLIENT_GONE)); });
 }
 
 function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
