@@ -297,7 +297,9 @@ export interface ServedEcho {
  */
 export async function startGirderServe(dataDir: string): Promise<ServedEcho> {
   const key = newApiKey();
-  const child = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], {
+  // e.g. GIRDER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/girder-prof" to profile Girder alone.
+  const nodeFlags = (process.env.GIRDER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, GIRDER_API_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   onCleanup(() => stopChild(child, 10_000));
