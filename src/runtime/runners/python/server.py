@@ -44,6 +44,7 @@ def _load_sibling(name: str):
 
 logs = _load_sibling("logs")
 model_host = _load_sibling("model_host")
+msgpack_codec = _load_sibling("msgpack_codec")
 
 # X-BASETEN-ERROR-SOURCE 04 = the truss server; code 600 = the model's fault, 700 = the client's.
 MODEL_ERROR_HEADERS = {"X-BASETEN-ERROR-SOURCE": "04", "X-BASETEN-ERROR-CODE": "600"}
@@ -159,7 +160,15 @@ class Handler(BaseHTTPRequestHandler):
 
         inputs = body
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if host.parses_input and not _is_binary(content_type):
+        # As Truss: an octet-stream body is msgpack both ways; other binary media types arrive as bytes.
+        use_msgpack = content_type == "application/octet-stream"
+        if host.parses_input and use_msgpack:
+            try:
+                inputs = msgpack_codec.unpackb(body)
+            except ValueError as error:
+                self._send_json(400, {"error": f"Invalid msgpack payload: {error}"}, CLIENT_ERROR_HEADERS)
+                return
+        elif host.parses_input and not _is_binary(content_type):
             try:
                 inputs = json.loads(body)
             except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
@@ -176,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
             output = host.run_pipeline(inputs, request)
             if isinstance(output, model_host.Stream):
                 self._send_stream(output)
+            elif use_msgpack:
+                self._send(200, msgpack_codec.packb(output), "application/octet-stream")
             elif isinstance(output, (bytes, bytearray, memoryview)):
                 self._send(200, bytes(output), "application/octet-stream")
             else:

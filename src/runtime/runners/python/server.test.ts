@@ -247,11 +247,37 @@ test('Model.__init__ gets only the keyword arguments it declares', async () => {
   assert.deepEqual(await response.json(), { model_name: 'explicit-init' });
 });
 
-test('a non-JSON body reaches the model as bytes, and bytes come back as octet-stream', async () => {
-  const runner = await startReady('bytes-echo');
+/** msgpack's short forms, enough to write the bodies below by hand: a fixmap, a fixstr. */
+const fixmap = (n: number) => Buffer.from([0x80 | n]);
+const fixstr = (s: string) => Buffer.concat([Buffer.from([0xa0 | Buffer.byteLength(s)]), Buffer.from(s)]);
+
+test('an octet-stream body is msgpack both ways, as in Truss', async () => {
+  const runner = await startReady('msgpack-echo');
   const response = await fetch(`${runner.url}/v1/models/model:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream' },
+    body: Buffer.concat([fixmap(1), fixstr('a'), Buffer.from([0x01])]), // {"a": 1}
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/octet-stream');
+  const expected = Buffer.concat([fixmap(2), fixstr('echo'), fixmap(1), fixstr('a'), Buffer.from([0x01]), fixstr('type'), fixstr('dict')]);
+  assert.deepEqual(Buffer.from(await response.arrayBuffer()), expected);
+});
+
+test('an octet-stream body that is not msgpack is 400 and says why', async () => {
+  const runner = await startReady('msgpack-echo');
+  const response = await fetch(`${runner.url}/v1/models/model:predict`, {
+    method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([0xc1]),
+  });
+  assert.equal(response.status, 400);
+  assert.match((await response.json() as { error: string }).error, /Invalid msgpack payload: 0xc1 is not a msgpack type byte/);
+});
+
+test('a binary media body reaches the model as bytes, and bytes come back as octet-stream', async () => {
+  const runner = await startReady('bytes-echo');
+  const response = await fetch(`${runner.url}/v1/models/model:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
     body: new Uint8Array([0x00, 0xff, 0x41]),
   });
   assert.equal(response.status, 200);
