@@ -103,6 +103,13 @@ test('a streaming model reaches the client chunk by chunk', async () => {
   assert.equal(rest, 'chunk 1\nchunk 2\nchunk 3\n');
 });
 
+test('Accept: application/json gets the answer of a streaming model as one JSON string, as on Baseten', async () => {
+  const r = await predict(`/model-${model.model.id}/production/predict`, { stream: 3 }, { accept: 'application/json' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/json');
+  assert.equal(r.json, 'chunk 0\nchunk 1\nchunk 2\n');
+});
+
 test('sync/{route} passes any method and path through to a custom server, SSE included', async () => {
   const base = `${girder.url}/model-${custom.model.id}/production/sync`;
   const sse = await call(`${base}/stream?n=2`, { method: 'GET', headers: girder.auth });

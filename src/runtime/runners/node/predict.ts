@@ -54,6 +54,7 @@ async function pipeline(served: Served, req: IncomingMessage, res: Reply, ctx: R
           stopStream(output);
           throw definitionError('predict streams, so the model cannot define postprocess; do that work in predict.');
         }
+        if (shouldGather(req)) return send(res, 200, 'application/json', JSON.stringify(await gather(output)));
         return await pipeStream(res, output);
       }
     } finally {
@@ -82,6 +83,25 @@ function isJson(contentType: string | undefined): boolean {
   const semicolon = contentType.indexOf(';');
   const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
   return !(mediaType === 'application/octet-stream' || /^(image|audio|video)\//.test(mediaType));
+}
+
+/**
+ * Truss's quirk, kept for clients written against Baseten: a client asking for JSON gets a stream
+ * joined into one JSON string, except the OpenAI SDK, which asks for JSON even when it streams.
+ * (Girder forwards no User-Agent to replicas, so through the gateway only the Accept header decides.)
+ */
+function shouldGather(req: IncomingMessage): boolean {
+  if (/openai/i.test(req.headers['user-agent'] ?? '')) return false;
+  return req.headers.accept?.trim().toLowerCase() === 'application/json';
+}
+
+async function gather(stream: Stream): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) {
+    const piece = encodeChunk(chunk);
+    parts.push(typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function isStream(value: unknown): value is Stream {

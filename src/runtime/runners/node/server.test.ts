@@ -162,6 +162,21 @@ test('a streamed chunk arrives before the model yields the next one', { timeout:
   assert.equal((await opener).status, 200);
 });
 
+test('Accept: application/json joins a stream into one JSON string, as Truss does', { timeout: 15_000 }, async (t) => {
+  const runner = await start(t, 'stream');
+  const res = await runner.predict({ mode: 'short', id: 'g1' }, { accept: 'application/json' });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  assert.equal(await res.json(), 'ab{"c":1}\n');
+});
+
+test('the OpenAI SDK still gets a stream though it sends Accept: application/json', { timeout: 15_000 }, async (t) => {
+  const runner = await start(t, 'stream');
+  const res = await runner.predict({ mode: 'short', id: 'g2' }, { accept: 'application/json', 'user-agent': 'AsyncOpenAI/Python 1.55.0' });
+  assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+  assert.equal(await res.text(), 'ab{"c":1}\n');
+});
+
 test('an exception in the model is a 500 with its message and the Baseten error headers', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
   const res = await runner.predict({ fail: 'boom' }, { 'x-baseten-request-id': 'req-fail' });

@@ -183,7 +183,9 @@ class Handler(BaseHTTPRequestHandler):
 
         try:
             output = host.run_pipeline(inputs, request)
-            if isinstance(output, model_host.Stream):
+            if isinstance(output, model_host.Stream) and self._should_gather():
+                self._send(200, model_host.encode_json(self._gather(output)), "application/json")
+            elif isinstance(output, model_host.Stream):
                 self._send_stream(output)
             elif use_msgpack:
                 self._send(200, msgpack_codec.packb(output), "application/octet-stream")
@@ -205,6 +207,24 @@ class Handler(BaseHTTPRequestHandler):
         else:
             logs.exception(f"Exception while running the model: {message}")
         self._send_json(status, {"error": message}, MODEL_ERROR_HEADERS)
+
+    def _should_gather(self) -> bool:
+        """Truss's quirk: a client asking for JSON gets a stream joined into one JSON string, except the
+        OpenAI SDK, which asks for JSON even when it streams. (Girder forwards no User-Agent to replicas,
+        so through the gateway only the Accept header decides.)"""
+        if "openai" in (self.headers.get("User-Agent") or "").lower():
+            return False
+        return (self.headers.get("Accept") or "").strip().lower() == "application/json"
+
+    @staticmethod
+    def _gather(stream) -> str:
+        try:
+            parts = []
+            while (chunk := stream.next_chunk()) is not None:
+                parts.append(chunk)
+            return b"".join(parts).decode("utf-8", errors="replace")
+        finally:
+            stream.close()
 
     def _send_stream(self, stream) -> None:
         try:

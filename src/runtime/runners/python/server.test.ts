@@ -286,6 +286,21 @@ test('a binary media body reaches the model as bytes, and bytes come back as oct
   assert.deepEqual([...body], [...Buffer.from('reversed:'), 0x41, 0xff, 0x00]);
 });
 
+test('Accept: application/json joins a stream into one JSON string, as Truss does', async () => {
+  const runner = await startReady('streaming');
+  const response = await predict(runner, { mode: 'short' }, { accept: 'application/json' });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/json');
+  assert.equal(await response.json(), 'abc');
+});
+
+test('the OpenAI SDK still gets a stream though it sends Accept: application/json', async () => {
+  const runner = await startReady('streaming');
+  const response = await predict(runner, { mode: 'short' }, { accept: 'application/json', 'user-agent': 'OpenAI/Python 1.55.0' });
+  assert.equal(response.headers.get('transfer-encoding'), 'chunked');
+  assert.equal(await response.text(), 'abc');
+});
+
 test('a generator streams chunk by chunk', async () => {
   const runner = await startReady('streaming');
   const gate = path.join(await tempDir(), 'gate');
