@@ -11,7 +11,11 @@ export class BatchWriter {
   readonly #inflight = new Set<Promise<void>>();
 
   constructor(path: string) {
-    this.#worker = new Worker(new URL('./writer-thread.ts', import.meta.url), { workerData: { path } });
+    this.#worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
+      workerData: { path },
+      // node:sqlite warns that it is experimental in every thread that loads it; the CLI hides it in its own.
+      execArgv: [...process.execArgv, '--disable-warning=ExperimentalWarning'],
+    });
     this.#worker.on('message', (msg: { id: number; error?: string }) => {
       const p = this.#pending.get(msg.id)!;
       this.#pending.delete(msg.id);
