@@ -14,7 +14,7 @@ export class BatchWriter {
     this.#worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
       workerData: { path },
       // node:sqlite warns that it is experimental in every thread that loads it; the CLI hides it in its own.
-      execArgv: [...process.execArgv, '--disable-warning=ExperimentalWarning'],
+      execArgv: ['--disable-warning=ExperimentalWarning'],
     });
     this.#worker.on('message', (msg: { id: number; error?: string }) => {
       const p = this.#pending.get(msg.id)!;
