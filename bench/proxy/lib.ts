@@ -255,6 +255,17 @@ export interface EchoGirder {
   predictUrl: string;
 }
 
+/** Pushes examples/custom-echo through the management API, as `girder push` does. */
+async function pushEcho(url: string, key: string): Promise<{ model: { id: string }; deployment: { id: string } }> {
+  const res = await fetch(`${url}/api/v1/models/push`, {
+    method: 'POST', headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream, duplex: 'half',
+  } as RequestInit);
+  const pushed = await res.json() as { model: { id: string }; deployment: { id: string } };
+  if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
+  return pushed;
+}
+
 /**
  * Starts a Girder in this process on port 0, pushes examples/custom-echo through the management API
  * (as `girder push` and test/helpers.ts do) and waits until the deployment is ACTIVE. Closed by
@@ -264,12 +275,7 @@ export async function startEchoGirder(dataDir: string): Promise<EchoGirder> {
   const g = await Girder.start({ dataDir, port: 0 });
   onCleanup(() => g.close());
   const key = g.newAdminKey!;
-  const res = await fetch(`${g.url}/api/v1/models/push`, {
-    method: 'POST', headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream, duplex: 'half',
-  } as RequestInit);
-  const pushed = await res.json() as { model: { id: string }; deployment: { id: string } };
-  if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
+  const pushed = await pushEcho(g.url, key);
   const d = g.registry.deployments.get(pushed.deployment.id)!;
   await waitFor(() => g.supervisor.status(d).status === 'ACTIVE', 30_000, `deployment ${d.id} to be ACTIVE`);
   const replicas = g.supervisor.replicas(d.id);
@@ -310,12 +316,7 @@ export async function startGirderServe(dataDir: string): Promise<ServedEcho> {
   const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
   if (!url) throw new Error(`girder serve did not start:\n${out}`);
   const auth = { authorization: `Api-Key ${key}` };
-  const res = await fetch(`${url}/api/v1/models/push`, {
-    method: 'POST', headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream, duplex: 'half',
-  } as RequestInit);
-  const pushed = await res.json() as { model: { id: string }; deployment: { id: string } };
-  if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
+  const pushed = await pushEcho(url, key);
   const deploymentUrl = `${url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}`;
   await waitFor(async () => ((await (await fetch(deploymentUrl, { headers: auth })).json()) as { status: string }).status === 'ACTIVE',
     30_000, 'the echo deployment to be ACTIVE');

@@ -57,6 +57,19 @@ docker_server:
   run_as_user_id: 1000
 `;
 
+/** `runtime` when config.yaml says nothing about it. */
+const DEFAULT_RUNTIME = {
+  predict_concurrency: 1,
+  streaming_read_timeout: 60,
+  predict_timeout_seconds: null,
+  health_checks: {
+    startup_threshold_seconds: null,
+    stop_traffic_threshold_seconds: null,
+    restart_threshold_seconds: null,
+    restart_check_delay_seconds: null,
+  },
+};
+
 test('an empty file is a valid config with every default filled', () => {
   const { config, warnings } = parseModelConfig('');
   assert.deepEqual(warnings, []);
@@ -66,17 +79,7 @@ test('an empty file is a valid config with every default filled', () => {
     model_metadata: {},
     environment_variables: {},
     secrets: {},
-    runtime: {
-      predict_concurrency: 1,
-      streaming_read_timeout: 60,
-      predict_timeout_seconds: null,
-      health_checks: {
-        startup_threshold_seconds: null,
-        stop_traffic_threshold_seconds: null,
-        restart_threshold_seconds: null,
-        restart_check_delay_seconds: null,
-      },
-    },
+    runtime: DEFAULT_RUNTIME,
     docker_server: null,
     model_module_dir: 'model',
     model_class_filename: null,
@@ -253,17 +256,7 @@ test('configForReplica writes the normalized config over raw and sets model_clas
 });
 
 test('configForReplica fills defaults for an empty config and keeps docker_server extras', () => {
-  assert.deepEqual(configForReplica(parseModelConfig('').config, 'model.py').runtime, {
-    predict_concurrency: 1,
-    streaming_read_timeout: 60,
-    predict_timeout_seconds: null,
-    health_checks: {
-      startup_threshold_seconds: null,
-      stop_traffic_threshold_seconds: null,
-      restart_threshold_seconds: null,
-      restart_check_delay_seconds: null,
-    },
-  });
+  assert.deepEqual(configForReplica(parseModelConfig('').config, 'model.py').runtime, DEFAULT_RUNTIME);
   const docker = configForReplica(parseModelConfig(DOCKER_SERVER).config, 'model.py').docker_server;
   assert.equal((docker as Record<string, unknown>).run_as_user_id, 1000);
 });
