@@ -53,6 +53,8 @@ export class AsyncQueue {
   readonly #committer: Committer;
   /** Every request not finished yet: QUEUED, IN_PROGRESS, or waiting for its webhook. */
   readonly #heads = new Map<string, AsyncRequestHead>();
+  /** Terminal states whose write is still on its way to disk: a status read waits for it (output included). */
+  readonly #finishing = new Map<string, Promise<void>>();
   readonly #deps = new Map<string, DeploymentQueue>();
   readonly #timers: NodeJS.Timeout[] = [];
   #seq = Date.now() * 1000;
@@ -218,7 +220,13 @@ export class AsyncQueue {
     const patch: AsyncRequestPatch = { id: h.id, status, errors, statusAt: h.statusAt, webhookStatus: h.webhookStatus };
     // The output waits on disk for the webhook (it must survive a restart), or for polling when kept.
     if (output !== null && (webhook || h.keepOutput)) patch.output = JSON.stringify(output);
-    await this.#committer.update(patch);
+    const written = this.#committer.update(patch);
+    this.#finishing.set(h.id, written);
+    try {
+      await written;
+    } finally {
+      this.#finishing.delete(h.id);
+    }
     if (webhook) await this.#deliver(h);
     else this.#heads.delete(h.id);
   }
@@ -297,6 +305,7 @@ export class AsyncQueue {
       created_at: new Date(h.createdAt).toISOString(), status_at: new Date(h.statusAt).toISOString(), errors: h.errors,
     };
     if (h.keepOutput && (h.status === 'SUCCEEDED' || h.status === 'WEBHOOK_FAILED')) {
+      await this.#finishing.get(id)?.catch(() => {});
       const record = await this.#store.getAsyncRequest(id);
       body.output = record?.output != null ? JSON.parse(record.output) : null;
     }
