@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KeyRing } from './control/keys.ts';
 import { Registry } from './control/registry.ts';
 import { Secrets } from './control/secrets.ts';
 import { DEFAULT_OPTIONS, type App, type GirderOptions } from './gateway/app-context.ts';
+import type { FrontDoor } from './gateway/http1/front-door.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { AsyncQueue } from './queue/queue.ts';
 import { WebhookSecrets } from './queue/webhook-secrets.ts';
@@ -40,7 +39,7 @@ export class Girder implements App {
   readonly webhookSecrets: WebhookSecrets;
   readonly webhooks: WebhookSender;
   readonly queue: AsyncQueue;
-  readonly server: Server;
+  readonly server: FrontDoor;
   /** The admin key created by this start (first start without GIRDER_API_KEY), else null. */
   newAdminKey: string | null = null;
   #closed: Promise<void> | undefined;
@@ -70,10 +69,7 @@ export class Girder implements App {
     const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')));
     await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load(), g.webhookSecrets.load()]);
     await g.#ensureAdminKey(opts.apiKey);
-    await new Promise<void>((ok, fail) => {
-      g.server.once('error', fail);
-      g.server.listen(options.port, options.host, () => ok());
-    });
+    await g.server.listen(options.port, options.host);
     g.supervisor.start();
     await g.queue.start();
     return g;
@@ -97,7 +93,7 @@ export class Girder implements App {
   }
 
   get url(): string {
-    const { port } = this.server.address() as AddressInfo;
+    const { port } = this.server.address();
     const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }

@@ -1,13 +1,13 @@
-import type { IncomingMessage } from 'node:http';
 import { canInvoke, canManage, type KeyRing } from '../control/keys.ts';
 import type { ApiKeyRecord } from '../control/types.ts';
 import { GirderError, forbidden } from '../errors.ts';
+import type { InboundRequest } from './exchange.ts';
 
 /**
  * The key a request carries: `Authorization: Api-Key <key>` (Baseten's legacy scheme) or
  * `Authorization: Bearer <key>`. Throws 401 `unauthorized` when it is missing or unknown.
  */
-export function authenticate(req: IncomingMessage, keys: KeyRing): ApiKeyRecord {
+export function authenticate(req: Pick<InboundRequest, 'headers'>, keys: KeyRing): ApiKeyRecord {
   const header = req.headers.authorization;
   if (!header) {
     throw new GirderError('unauthorized', 'Missing API key.', 'Send the header `Authorization: Api-Key <key>` (or `Bearer <key>`).');

@@ -1,13 +1,16 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
 import type { Replica } from '../runtime/replica.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
+import type { InboundRequest, Reply } from './exchange.ts';
+import { FastRequest } from './http1/fast-request.ts';
 
 export interface ProxyCall {
-  req: IncomingMessage;
-  res: ServerResponse;
+  /** node:http's request (its body still to read), or the fast path's (body read). */
+  req: IncomingMessage | FastRequest;
+  res: Reply;
   replica: Replica;
   method: string;
   /** Path (and query) on the replica. */
@@ -40,7 +43,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
  * x-baseten-*, plus our request id; as undici's flat [name, value, …] form. Everything else, the
  * Authorization header above all, stays here.
  */
-function upstreamHeaders(req: IncomingMessage, requestId: string): string[] {
+function upstreamHeaders(req: InboundRequest, requestId: string): string[] {
   const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -148,7 +151,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const { res, responseHeaders } = this.#call;
     for (const name in headers) if (!HOP_BY_HOP.has(name) && !(name in responseHeaders)) out.push(name, headers[name]!);
     for (const name in responseHeaders) out.push(name, responseHeaders[name]);
-    res.writeHead(statusCode, out as string[]);
+    res.writeHead(statusCode, out);
     this.#afterThisRead();
   }
 
@@ -249,6 +252,7 @@ export function proxy(call: ProxyCall): void {
       handler.onResponseError(undefined, err as Error);
     }
   };
+  if (req instanceof FastRequest) return send(req.body.length === 0 ? null : req.body);
   if (!hasBody(req)) return send(null);
   const length = Number(req.headers['content-length'] ?? NaN);
   // A small body is read first, so that undici sends head and body in one write; larger ones stream.
@@ -256,7 +260,8 @@ export function proxy(call: ProxyCall): void {
   else send(Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req);
 }
 
-const SMALL_BODY = 64 * 1024;
+/** Bodies up to this size are read whole before the call (and on the fast path, see http1/). */
+export const SMALL_BODY = 64 * 1024;
 
 /** Reads a body of known small size, then calls `then` with it (or `fail`, once, if the client left). */
 function readSmall(req: IncomingMessage, then: (body: Buffer) => void, onFail: (err: unknown) => void): void {

@@ -1,9 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import { toGirderError } from '../errors.ts';
 import { AbortReason } from './abort.ts';
+import type { Reply } from './exchange.ts';
 
 /** Sends a JSON body with the given status (and extra headers). */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function sendJson(res: Reply, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -13,7 +13,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * Sends any thrown value as an ErrorResponse, or, when the response already started (a stream
  * failing midway), ends the connection: as on Baseten, a stream that fails just stops.
  */
-export function sendError(res: ServerResponse, err: unknown, headers?: Record<string, string>): void {
+export function sendError(res: Reply, err: unknown, headers?: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -23,7 +23,7 @@ export function sendError(res: ServerResponse, err: unknown, headers?: Record<st
 }
 
 /** How a request that failed ends: an ErrorResponse carrying its id, or nothing if the client left. */
-export function failRequest(res: ServerResponse, err: unknown, requestId: string): void {
+export function failRequest(res: Reply, err: unknown, requestId: string): void {
   if (err instanceof AbortReason) res.destroy();
   else sendError(res, err, { 'x-baseten-request-id': requestId });
 }

@@ -1,12 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { GirderError } from '../errors.ts';
 import { newRequestId } from '../ids.ts';
 import type { App } from './app-context.ts';
+import type { FastRequest } from './http1/fast-request.ts';
+import type { FastResponse } from './http1/fast-response.ts';
+import { FrontDoor } from './http1/front-door.ts';
+import { SMALL_BODY } from './proxy.ts';
 import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
-import { handleInference } from './routes/inference.ts';
+import { callModel, handleInference } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
 import { parseRoute, type Route } from './target.ts';
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const HEADERS_TIMEOUT_MS = 60_000;
 
 function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Route, requestId: string): Promise<void> | void {
   switch (route.surface) {
@@ -25,11 +32,34 @@ function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Ro
 }
 
 /**
- * The HTTP front door: every request gets a request id, is mapped to a surface by host and path,
- * and any failure leaves as an ErrorResponse carrying that id.
+ * The fast path's share of the traffic: sync calls to a model (`predict`, `sync/…`) with a small
+ * body. Anything else, a route that does not parse included, is declined and node:http answers it.
  */
-export function createGatewayServer(app: App): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
+  let route: Route;
+  try {
+    route = parseRoute(req.headers.host, req.url, app.options.domain);
+  } catch {
+    return false;
+  }
+  if (route.surface !== 'inference' || (route.action !== 'predict' && route.action !== 'sync')) return false;
+  const requestId = newRequestId();
+  try {
+    const done = callModel(app, req, res, route, requestId);
+    if (done) done.catch((err: unknown) => failRequest(res, err, requestId));
+  } catch (err) {
+    failRequest(res, err, requestId);
+  }
+  return true;
+}
+
+/**
+ * The HTTP front door: every request gets a request id, is mapped to a surface by host and path,
+ * and any failure leaves as an ErrorResponse carrying that id. Sync model calls take the fast path
+ * (http1/); the rest is served by node:http.
+ */
+export function createGatewayServer(app: App): FrontDoor {
+  const http = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
     const requestId = newRequestId();
     try {
       const done = dispatch(app, req, res, parseRoute(req.headers.host, req.url ?? '/', app.options.domain), requestId);
@@ -38,5 +68,7 @@ export function createGatewayServer(app: App): Server {
       failRequest(res, err, requestId);
     }
   });
-  return server;
+  return new FrontDoor(http, (req, res) => serveFast(app, req, res), {
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS, maxBody: Math.min(SMALL_BODY, app.options.maxBodyBytes),
+  });
 }

@@ -4,6 +4,8 @@ import { GirderError, badRequest, notFound } from '../../errors.ts';
 import type { DeploymentRecord } from '../../control/types.ts';
 import type { Replica } from '../../runtime/replica.ts';
 import type { App } from '../app-context.ts';
+import type { InboundRequest, Reply } from '../exchange.ts';
+import type { FastRequest } from '../http1/fast-request.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from '../abort.ts';
 import { payloadTooLarge, proxy } from '../proxy.ts';
@@ -13,12 +15,8 @@ import type { Route } from '../target.ts';
 
 type InferenceRoute = Extract<Route, { surface: 'inference' }>;
 
-/**
- * Sync inference on a model target: `predict`, `sync/{route…}` and `wake`. The path of a request:
- * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
- * Not async on purpose: a request that finds a free slot costs no promise at all.
- */
-export function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> | void {
+/** The key, its scope and the deployment the target names: every inference action starts here. */
+function admit(app: App, req: InboundRequest, route: InferenceRoute, requestId: string): { deployment: DeploymentRecord; headers: Record<string, string> } {
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
   if (route.kind === 'chain') throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
@@ -26,17 +24,19 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
   const headers = {
     'x-baseten-request-id': requestId, 'x-baseten-model-id': deployment.modelId, 'x-baseten-model-version-id': deployment.id,
   };
+  return { deployment, headers };
+}
+
+/** Inference actions on a model target, as node:http serves them (the fast path takes only callModel). */
+export function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> | void {
+  if (route.action === 'predict' || route.action === 'sync') return callModel(app, req, res, route, requestId);
+  const { deployment, headers } = admit(app, req, route, requestId);
   switch (route.action) {
     case 'wake':
       if (req.method !== 'POST') throw badRequest('wake takes POST.');
       app.supervisor.wake(deployment);
       sendJson(res, 202, {}, headers);
       return;
-    case 'predict':
-      if (req.method !== 'POST') throw badRequest(`predict takes POST, not ${req.method}.`);
-      break;
-    case 'sync':
-      break;
     case 'async_predict':
       return handleAsyncSubmit(app, req, res, deployment, requestId);
     case 'async_queue_status':
@@ -45,6 +45,16 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
     case 'async_run_remote':
       throw badRequest(`${route.action} is for chains; call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`);
   }
+}
+
+/**
+ * A sync call to a model, `predict` or `sync/{route…}`. The path of a request:
+ * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
+ * Not async on purpose: a request that finds a free slot costs no promise at all.
+ */
+export function callModel(app: App, req: IncomingMessage | FastRequest, res: Reply, route: InferenceRoute, requestId: string): Promise<void> | void {
+  const { deployment, headers } = admit(app, req, route, requestId);
+  if (route.action === 'predict' && req.method !== 'POST') throw badRequest(`predict takes POST, not ${req.method}.`);
 
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > app.options.maxBodyBytes) {
@@ -77,7 +87,7 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
  * Waits for a slot (every replica busy, or none ready yet) until the request's deadline, which
  * gives 503 model_not_ready, or until the client leaves. Only parked requests pay for a signal.
  */
-async function park(app: App, res: ServerResponse, deployment: DeploymentRecord, deadline: number, logsHint: () => string): Promise<Replica> {
+async function park(app: App, res: Reply, deployment: DeploymentRecord, deadline: number, logsHint: () => string): Promise<Replica> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new AbortReason(TIMEOUT)), deadline - Date.now());
   const onClose = () => ac.abort(new AbortReason(CLIENT_GONE));
