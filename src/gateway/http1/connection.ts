@@ -71,12 +71,11 @@ export class FastConnection implements ResponseOwner {
     this.#current?.emit('drain');
   };
 
-  /** The client finished sending (half-open socket): answer what is in flight, then close. */
+  /**
+   * The client sent FIN. As node:http does by default (httpAllowHalfOpen false), that is the client
+   * leaving: our side ends too, and the 'close' that follows aborts a call in flight.
+   */
   #onEnd = (): void => {
-    if (this.#current) {
-      this.#current.closes = true;
-      return;
-    }
     this.#closing = true;
     this.#buf = undefined;
     this.socket.end();
@@ -151,13 +150,14 @@ export class FastConnection implements ResponseOwner {
     s.resume();
   }
 
-  /** Ends a connection stuck mid-request (408, as node:http does) or idle too long. */
+  /** Ends a connection stuck mid-request (with 408, as node:http does) or idle too long. */
   expire(requestTimedOut: boolean): void {
+    this.#closing = true;
+    this.#buf = undefined;
+    // The 408 is small: it reaches the kernel before the socket is destroyed.
     if (requestTimedOut && this.#current === undefined) {
-      this.socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      this.#closing = true;
-    } else {
-      this.socket.destroy();
+      this.socket.write('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
+    this.socket.destroy();
   }
 }
