@@ -14,6 +14,8 @@ export interface ResponseOwner {
 // A CR, LF or NUL in a value would split the head: node:http refuses those too.
 const BAD_VALUE = /[\r\n\0]/;
 
+const SMALL_ANSWER = 1024;
+
 let dateLine = '';
 let dateUntil = 0;
 
@@ -130,6 +132,14 @@ export class FastResponse extends EventEmitter implements Reply {
     this.writableFinished = true;
     const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const s = this.#owner.socket;
+    // A whole small answer leaves as one string: one plain write costs about 2 µs less per request
+    // than cork, two writes and a writev (bench/proxy). latin1 keeps the body's bytes as they are.
+    if (!this.headersSent && (body === undefined || body.length <= SMALL_ANSWER || this.#noBody)) {
+      const head = this.#headText(body?.length ?? 0);
+      s.write(body && !this.#noBody ? head + body.toString('latin1') : head, 'latin1');
+      this.#owner.responseEnded(this);
+      return this;
+    }
     s.cork();
     if (!this.headersSent) s.write(this.#headText(body?.length ?? 0), 'latin1');
     if (body) this.#body(s, body);
