@@ -48,6 +48,8 @@ export class FastResponse extends EventEmitter implements Reply {
   #head = '';
   #extra = '';
   #hasLength = false;
+  /** The answer brings its own Date (a replica's): node:http then adds none either. */
+  #hasDate = false;
   #noBody = false;
   #chunked = false;
 
@@ -80,6 +82,7 @@ export class FastResponse extends EventEmitter implements Reply {
 
   #line(name: string, value: string | number | readonly string[]): string {
     if (name.length === 14 && name.toLowerCase() === 'content-length') this.#hasLength = true;
+    else if (name.length === 4 && name.toLowerCase() === 'date') this.#hasDate = true;
     if (typeof value === 'number') return `${name}: ${value}\r\n`;
     if (typeof value === 'string') {
       if (BAD_VALUE.test(value)) throw new TypeError(`Invalid character in header "${name}".`);
@@ -102,7 +105,7 @@ export class FastResponse extends EventEmitter implements Reply {
       }
     }
     this.headersSent = true;
-    return `${this.#head}${currentDateLine()}${this.closes ? 'connection: close\r\n' : this.#owner.keepAliveLines}${framing}\r\n`;
+    return `${this.#head}${this.#hasDate ? '' : currentDateLine()}${this.closes ? 'connection: close\r\n' : this.#owner.keepAliveLines}${framing}\r\n`;
   }
 
   flushHeaders(): void {

@@ -27,6 +27,7 @@ function serve(req: FastRequest, res: FastResponse): boolean {
   if (req.url === '/fast/hold') holds.shift()!(res);
   else if (req.url === '/fast/later') setImmediate(() => res.end(answer));
   else if (req.url === '/fast/204') res.writeHead(204, {}).end();
+  else if (req.url === '/fast/dated') res.writeHead(200, ['date', 'Tue, 01 Jan 2030 00:00:00 GMT']).end('d');
   else if (req.url === '/fast/chunked') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write(Buffer.from('ab'));
@@ -221,6 +222,14 @@ test('an answer of unknown length is sent chunked; end(body) alone gets a conten
   const [, b] = await c.answers(2);
   assert.equal(b.headers['transfer-encoding'], undefined);
   assert.equal(b.headers['content-length'], String(b.body.length));
+});
+
+test('an answer that brings its own date header gets no second one', async () => {
+  const c = await raw(door);
+  c.socket.write(get('/fast/dated'));
+  const [a] = await c.answers(1);
+  assert.equal(a.headers.date, 'Tue, 01 Jan 2030 00:00:00 GMT');
+  assert.equal(c.text().match(/^date:/gim)?.length, 1, c.text());
 });
 
 test('a 204 answer has no body and no framing header, and the next request is served', async () => {
