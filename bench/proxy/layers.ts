@@ -11,7 +11,9 @@
  *   handleInference  + src/gateway/routes/inference.ts handleInference() with a pre-parsed route and
  *                    request id: authenticate (SHA-256 of the key), registry.resolve, the deadline,
  *                    supervisor tryAcquire/release (a request parks only when no slot is free)
- *   girder           Girder's own server (src/gateway/server.ts): + newRequestId, parseRoute, dispatch
+ *   girder           Girder's own front door (src/gateway/server.ts, src/gateway/http1/): its fast path
+ *                    reads and answers HTTP/1.1 on the raw socket instead of node:http, + newRequestId,
+ *                    parseRoute; so this row is cheaper than the one before it
  *
  * Each one is loaded with wrk in turn (2 s warm-up, then --duration s, --rounds times), and each run
  * reports req/s, p50, p99 and this process's CPU time per request. All four share one process, one
