@@ -27,8 +27,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  canConnect, childPids, cleanup, cleaningUp, cpuModel, cpuUs, fmtMs, fmtRps, freePort, groupPids, loadAverage, luaScript,
-  onCleanup, parseWrk, runWrk, sanity, spawnSyncText, startGirderServe, stopChild, waitFor, which, wrkVersion, type WrkResult,
+  canConnect, childPids, cpuModel, cpuUs, fmtMs, fmtRps, freePort, groupPids, loadAverage, luaScript,
+  onCleanup, parseWrk, runBench, runWrk, sanity, spawnSyncText, startGirderServe, stopChild, waitFor, which, wrkVersion, type WrkResult,
 } from './lib.ts';
 
 const HERE = import.meta.dirname;
@@ -301,14 +301,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  // After Ctrl-C, the failures of what the cleanup stopped are expected: say nothing.
-  if (!cleaningUp()) {
-    console.error('bench failed:', err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  }
-} finally {
-  await cleanup();
-}
+await runBench('bench', main);

@@ -34,7 +34,7 @@ import { proxy } from '../../src/gateway/proxy.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
 import {
-  cleanup, cleaningUp, cpuModel, fmtMs, fmtRps, loadAverage, luaScript, onCleanup, parseWrk, runWrk, sanity, startEchoGirder, which,
+  cpuModel, fmtMs, fmtRps, loadAverage, luaScript, onCleanup, parseWrk, runBench, runWrk, sanity, startEchoGirder, which,
 } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -124,13 +124,4 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!cleaningUp()) {
-    console.error('layers failed:', err instanceof Error ? err.stack ?? err.message : err);
-    process.exitCode = 1;
-  }
-} finally {
-  await cleanup();
-}
+await runBench('layers', main);

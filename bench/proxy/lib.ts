@@ -28,7 +28,21 @@ export function onCleanup(fn: () => Promise<void> | void): void {
 }
 
 /** Whether the cleanup started (after Ctrl-C, failures of what it stopped are expected). */
-export const cleaningUp = (): boolean => cleaning !== undefined;
+const cleaningUp = (): boolean => cleaning !== undefined;
+
+/** Runs a benchmark's main: reports a failure (exit code 1) unless Ctrl-C caused it, and always cleans up. */
+export async function runBench(name: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (!cleaningUp()) {
+      console.error(`${name} failed:`, err instanceof Error ? err.stack ?? err.message : err);
+      process.exitCode = 1;
+    }
+  } finally {
+    await cleanup();
+  }
+}
 
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {

@@ -27,6 +27,7 @@ function serve(req: FastRequest, res: FastResponse): boolean {
   if (req.url === '/fast/hold') holds.shift()!(res);
   else if (req.url === '/fast/later') setImmediate(() => res.end(answer));
   else if (req.url === '/fast/204') res.writeHead(204, {}).end();
+  else if (req.url === '/fast/closing') res.setHeader('connection', 'close').writeHead(413, {}).end('too big');
   else if (req.url === '/fast/dated') res.writeHead(200, ['date', 'Tue, 01 Jan 2030 00:00:00 GMT']).end('d');
   else if (req.url === '/fast/chunked') {
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -198,6 +199,18 @@ test('Connection: close from the client: the answer says so and the server close
   assert.equal(got[0].body, 'fast:GET /fast/later body=');
   assert.equal(got[0].headers.connection, 'close');
   assert.equal(got[0].headers['keep-alive'], undefined);
+});
+
+// The gateway does this with a 413, whose unread body must not be taken for the next request.
+test("setHeader('connection', 'close') before the answer: it says so and the server closes the socket", async () => {
+  const c = await raw(door);
+  c.socket.write(get('/fast/closing') + get('/fast/never'));
+  await c.closed;
+  const got = parseAnswers(c.text());
+  assert.equal(got.length, 1);
+  assert.equal(got[0].status, 413);
+  assert.equal(got[0].body, 'too big');
+  assert.equal(got[0].headers.connection, 'close');
 });
 
 // As node:http by default (httpAllowHalfOpen false): a FIN is the client leaving, even right after its request.
