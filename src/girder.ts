@@ -51,14 +51,29 @@ export class Girder implements App {
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
     this.logs = new LogBook(join(options.dataDir, 'logs'));
-    this.supervisor = new Supervisor({ dataDir: options.dataDir, registry: this.registry, secrets: this.secrets, logs: this.logs, probeIntervalMs: options.probeIntervalMs });
+    this.supervisor = new Supervisor({
+      dataDir: options.dataDir,
+      registry: this.registry,
+      secrets: this.secrets,
+      logs: this.logs,
+      probeIntervalMs: options.probeIntervalMs,
+    });
     this.webhookSecrets = new WebhookSecrets(store);
-    this.webhooks = new WebhookSender({
-      attempts: options.webhookAttempts, retryDelayMs: options.webhookRetryDelayMs, timeoutMs: options.webhookTimeoutMs, allowPrivate: options.allowPrivateWebhooks,
-    }, this.webhookSecrets);
+    this.webhooks = new WebhookSender(
+      {
+        attempts: options.webhookAttempts,
+        retryDelayMs: options.webhookRetryDelayMs,
+        timeoutMs: options.webhookTimeoutMs,
+        allowPrivate: options.allowPrivateWebhooks,
+      },
+      this.webhookSecrets,
+    );
     this.queue = new AsyncQueue(store, this.registry, this.supervisor, this.webhooks, this.logs, {
-      maxOutstanding: options.asyncMaxOutstanding, predictTimeoutMs: options.asyncPredictTimeoutSeconds * 1000,
-      retentionMs: options.asyncRetentionSeconds * 1000, keepOutputs: options.asyncKeepOutputs, allowPrivateWebhooks: options.allowPrivateWebhooks,
+      maxOutstanding: options.asyncMaxOutstanding,
+      predictTimeoutMs: options.asyncPredictTimeoutSeconds * 1000,
+      retentionMs: options.asyncRetentionSeconds * 1000,
+      keepOutputs: options.asyncKeepOutputs,
+      allowPrivateWebhooks: options.allowPrivateWebhooks,
     });
     this.server = createGatewayServer(this);
   }
@@ -83,13 +98,17 @@ export class Girder implements App {
     const file = join(this.options.dataDir, 'admin-key');
     if (existsSync(file) || this.keys.list().length) return;
     const { key } = await this.keys.create({ type: 'WORKSPACE_MANAGE_ALL', name: 'admin' });
-    writeFileSync(file, key + '\n', { mode: 0o600 });
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
     this.newAdminKey = key;
   }
 
   /** The admin key saved in the data dir, if this Girder created one. */
   savedAdminKey(): string | null {
-    try { return readFileSync(join(this.options.dataDir, 'admin-key'), 'utf8').trim(); } catch { return null; }
+    try {
+      return readFileSync(join(this.options.dataDir, 'admin-key'), 'utf8').trim();
+    } catch {
+      return null;
+    }
   }
 
   get url(): string {

@@ -27,7 +27,7 @@ export function newRequestId(): string {
   return POOL.toString('hex', poolOffset - 16, poolOffset);
 }
 /** Replica ids are ours only: `r` + 6 alphanumerics. */
-export const newReplicaId = (): string => 'r' + alnum(6);
+export const newReplicaId = (): string => `r${alnum(6)}`;
 
 export const MODEL_ID_RE = /^[a-z0-9]{8}$/;
 export const DEPLOYMENT_ID_RE = /^[a-z0-9]{7}$/;
@@ -36,4 +36,5 @@ export const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
 /** An API key: `<prefix>.<secret>`, prefix 8 and secret 32 alphanumerics (Baseten's `abcd1234.abcd1234` form). */
 export const newApiKey = (): string => `${alnum(8)}.${alnum(32)}`;
 /** A webhook secret as Baseten shows them: `whsec_` + 40 alphanumerics. */
-export const newWebhookSecret = (): string => 'whsec_' + randomBytes(30).toString('base64url').replace(/[-_]/g, 'x').slice(0, 40);
+export const newWebhookSecret = (): string =>
+  `whsec_${randomBytes(30).toString('base64url').replace(/[-_]/g, 'x').slice(0, 40)}`;

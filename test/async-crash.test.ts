@@ -7,7 +7,9 @@ import { webhookReceiver } from './webhook-receiver.ts';
 const KEY = 'crash-admin-key-0123456789';
 const FLAGS = ['--allow-private-webhooks', '--webhook-retry-delay-ms', '100'];
 
-test('every request that got a 201 reaches SUCCEEDED and its webhook, across a kill -9 of the server', { timeout: 180_000 }, async (t) => {
+test('every request that got a 201 reaches SUCCEEDED and its webhook, across a kill -9 of the server', {
+  timeout: 180_000,
+}, async (t) => {
   const dir = tempDir(t);
   const hooks = await webhookReceiver(t);
   const first = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
@@ -26,14 +28,20 @@ test('every request that got a 201 reaches SUCCEEDED and its webhook, across a k
         body: JSON.stringify({ model_input: { echo: i, sleep_ms: 20 }, webhook_endpoint: `${hooks.url}/hook` }),
       });
       if (r.status === 201) accepted.push(r.json.request_id);
-    } catch { /* the server died under this submit: no 201, no promise made */ }
+    } catch {
+      /* the server died under this submit: no 201, no promise made */
+    }
     if (!killed && ripe()) {
       killed = true;
       first.child.kill('SIGKILL');
     }
   };
   let next = 0;
-  await Promise.all(Array.from({ length: 20 }, async () => { while (next < 300 && !killed) await submitOne(next++); }));
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (next < 300 && !killed) await submitOne(next++);
+    }),
+  );
   if (!killed) {
     await waitFor(ripe, 30_000, 'some requests to finish');
     first.child.kill('SIGKILL');
@@ -45,10 +53,20 @@ test('every request that got a 201 reaches SUCCEEDED and its webhook, across a k
   t.diagnostic(`${accepted.length} accepted, ${deliveredBefore} delivered before the kill`);
 
   const second = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
-  t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
-  await waitFor(() => accepted.every((id) => hooks.for(id).length > 0), 120_000, 'a webhook for every accepted request');
+  t.after(async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+  await waitFor(
+    () => accepted.every((id) => hooks.for(id).length > 0),
+    120_000,
+    'a webhook for every accepted request',
+  );
   for (const id of accepted) {
-    const s = await call(`${second.url}/model-${m.id}/async_request/${id}`, { method: 'GET', headers: { authorization: `Api-Key ${KEY}` } });
+    const s = await call(`${second.url}/model-${m.id}/async_request/${id}`, {
+      method: 'GET',
+      headers: { authorization: `Api-Key ${KEY}` },
+    });
     assert.equal(s.json.status, 'SUCCEEDED', `${id}: ${s.text}`);
     assert.equal(hooks.for(id)[0].body.errors.length, 0);
   }

@@ -23,7 +23,11 @@ test('a missing key is 401 unauthorized', async () => {
 });
 
 test('an unknown key is 401 unauthorized', async () => {
-  assertError(await call(url, { headers: { authorization: 'Api-Key abcdefgh.nope' }, body: '{}' }), 401, 'unauthorized');
+  assertError(
+    await call(url, { headers: { authorization: 'Api-Key abcdefgh.nope' }, body: '{}' }),
+    401,
+    'unauthorized',
+  );
 });
 
 test('an unknown Authorization scheme is 401 unauthorized', async () => {
@@ -32,30 +36,59 @@ test('an unknown Authorization scheme is 401 unauthorized', async () => {
 
 test('a key scoped to other models gets 403 on this one, and can call its own', async () => {
   const other = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'scoped-other' }));
-  const created = await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: JSON.stringify({ type: 'WORKSPACE_INVOKE', model_ids: [other.model.id] }) });
+  const created = await call(`${girder.url}/api/v1/api_keys`, {
+    headers: girder.auth,
+    body: JSON.stringify({ type: 'WORKSPACE_INVOKE', model_ids: [other.model.id] }),
+  });
   const scoped = { authorization: `Api-Key ${created.json.api_key}` };
   assertError(await call(url, { headers: scoped, body: '{}' }), 403, 'unauthorized');
-  const own = await call(`${girder.url}/model-${other.model.id}/production/predict`, { headers: scoped, body: '{"echo":"mine"}' });
+  const own = await call(`${girder.url}/model-${other.model.id}/production/predict`, {
+    headers: scoped,
+    body: '{"echo":"mine"}',
+  });
   assert.equal(own.status, 200);
   assertError(await call(`${girder.url}/api/v1/models`, { method: 'GET', headers: scoped }), 403, 'unauthorized');
 });
 
 test('an unknown model is 404 model_does_not_exist', async () => {
-  assertError(await call(`${girder.url}/model-zzzzzzzz/production/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(
+    await call(`${girder.url}/model-zzzzzzzz/production/predict`, { headers: girder.auth, body: '{}' }),
+    404,
+    'model_does_not_exist',
+  );
 });
 
 test('an unknown environment or deployment is 404 model_does_not_exist', async () => {
-  assertError(await call(`${girder.url}/model-${model.model.id}/environments/nope/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
-  assertError(await call(`${girder.url}/model-${model.model.id}/deployment/zzzzzzz/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
-  assertError(await call(`${girder.url}/model-${model.model.id}/development/predict`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(
+    await call(`${girder.url}/model-${model.model.id}/environments/nope/predict`, { headers: girder.auth, body: '{}' }),
+    404,
+    'model_does_not_exist',
+  );
+  assertError(
+    await call(`${girder.url}/model-${model.model.id}/deployment/zzzzzzz/predict`, {
+      headers: girder.auth,
+      body: '{}',
+    }),
+    404,
+    'model_does_not_exist',
+  );
+  assertError(
+    await call(`${girder.url}/model-${model.model.id}/development/predict`, { headers: girder.auth, body: '{}' }),
+    404,
+    'model_does_not_exist',
+  );
 });
 
 test('a malformed route is 404 and a wrong method is 400', async () => {
-  assertError(await call(`${girder.url}/model-${model.model.id}/production/explode`, { headers: girder.auth, body: '{}' }), 404, 'model_does_not_exist');
+  assertError(
+    await call(`${girder.url}/model-${model.model.id}/production/explode`, { headers: girder.auth, body: '{}' }),
+    404,
+    'model_does_not_exist',
+  );
   assertError(await call(url, { method: 'GET', headers: girder.auth }), 400, 'client_error');
 });
 
-test('invalid JSON is 400 with the parser\'s reason', async () => {
+test("invalid JSON is 400 with the parser's reason", async () => {
   const r = await call(url, { headers: { ...girder.auth, 'content-type': 'application/json' }, body: '{"broken' });
   assert.equal(r.status, 400, r.text);
   assert.match(r.json.error, /Invalid JSON payload/);
@@ -67,23 +100,33 @@ test('a body over the limit is 413 payload_too_large, with or without a content-
   assertError(declared, 413, 'payload_too_large');
   assert.match(declared.json.error, /payload size of \d+ bytes exceeds maximum size of 1000 bytes/);
   const res = await fetch(url, {
-    method: 'POST', headers: girder.auth, duplex: 'half',
-    body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } }),
+    method: 'POST',
+    headers: girder.auth,
+    duplex: 'half',
+    body: new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    }),
   } as RequestInit);
   assert.equal(res.status, 413);
   assert.equal(((await res.json()) as { error_code: string }).error_code, 'payload_too_large');
 });
 
-test('a model that raises gives 500 application_error with the model\'s message', async () => {
+test("a model that raises gives 500 application_error with the model's message", async () => {
   const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'the input is cursed' }) });
   assertError(r, 500, 'application_error');
   assert.equal(r.json.error, 'the input is cursed');
   assert.doesNotMatch(r.text, /at .*model\.ts/, 'no traceback in the response');
   const logs = await girder.g.logs.recent(model.deployment.id, 100);
-  assert.ok(logs.some((l) => l.msg.includes('the input is cursed') && l.stream === 'stderr'), 'the traceback is in the logs');
+  assert.ok(
+    logs.some((l) => l.msg.includes('the input is cursed') && l.stream === 'stderr'),
+    'the traceback is in the logs',
+  );
 });
 
-test('a model error keeps the model\'s own status', async () => {
+test("a model error keeps the model's own status", async () => {
   const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'text is required', status: 422 }) });
   assertError(r, 422, 'application_error');
   assert.equal(r.json.error, 'text is required');
@@ -114,43 +157,81 @@ test('a replica that dies mid-request gives 502 model_unavailable, and is restar
 
 test('a replica that cannot start fails waiting requests with 503 model_unavailable', async () => {
   const pushed = await girder.push(fixture('load-fails'));
-  const r = await call(`${girder.url}/model-${pushed.model.id}/production/predict`, { headers: girder.auth, body: '{}' });
+  const r = await call(`${girder.url}/model-${pushed.model.id}/production/predict`, {
+    headers: girder.auth,
+    body: '{}',
+  });
   assertError(r, 503, 'model_unavailable');
   assert.match(r.json.detail, /girder logs/);
-  await waitFor(() => girder.g.supervisor.status(girder.g.registry.deployments.get(pushed.deployment.id)!).status === 'DEPLOY_FAILED', 10_000, 'DEPLOY_FAILED');
+  await waitFor(
+    () =>
+      girder.g.supervisor.status(girder.g.registry.deployments.get(pushed.deployment.id)!).status === 'DEPLOY_FAILED',
+    10_000,
+    'DEPLOY_FAILED',
+  );
 });
 
 test('a request whose deadline passes before any replica is ready is 503 model_not_ready', async () => {
-  const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-load', environment_variables: { LOAD_MS: '5000' }, runtime: { predict_timeout_seconds: 1 } });
+  const dir = modelCopy({ after }, fixture('behaviours'), {
+    model_name: 'slow-load',
+    environment_variables: { LOAD_MS: '5000' },
+    runtime: { predict_timeout_seconds: 1 },
+  });
   const pushed = await girder.push(dir);
-  assertError(await call(`${girder.url}/model-${pushed.model.id}/production/predict`, { headers: girder.auth, body: '{}' }), 503, 'model_not_ready');
+  assertError(
+    await call(`${girder.url}/model-${pushed.model.id}/production/predict`, { headers: girder.auth, body: '{}' }),
+    503,
+    'model_not_ready',
+  );
 });
 
 test('a model slower than the predict timeout gives 504 timeout', async () => {
-  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow', runtime: { predict_timeout_seconds: 1 } }));
-  const r = await call(`${girder.url}/model-${own.model.id}/production/predict`, { headers: girder.auth, body: JSON.stringify({ sleep_ms: 5000 }) });
+  const own = await girder.deploy(
+    modelCopy({ after }, fixture('behaviours'), { model_name: 'slow', runtime: { predict_timeout_seconds: 1 } }),
+  );
+  const r = await call(`${girder.url}/model-${own.model.id}/production/predict`, {
+    headers: girder.auth,
+    body: JSON.stringify({ sleep_ms: 5000 }),
+  });
   assertError(r, 504, 'timeout');
 });
 
 test('a stream that outlasts the predict timeout is cut at the deadline', async () => {
-  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-stream', runtime: { predict_timeout_seconds: 1 } }));
+  const own = await girder.deploy(
+    modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-stream', runtime: { predict_timeout_seconds: 1 } }),
+  );
   // 100 chunks 30 ms apart would take 3 s.
-  const res = await request(`${girder.url}/model-${own.model.id}/production/predict`, { method: 'POST', headers: girder.auth, body: JSON.stringify({ stream: 100 }) });
+  const res = await request(`${girder.url}/model-${own.model.id}/production/predict`, {
+    method: 'POST',
+    headers: girder.auth,
+    body: JSON.stringify({ stream: 100 }),
+  });
   assert.equal(res.statusCode, 200);
   let text = '';
-  await assert.rejects(async () => { for await (const c of res.body) text += c; });
+  await assert.rejects(async () => {
+    for await (const c of res.body) text += c;
+  });
   const chunks = text.split('\n').filter(Boolean).length;
   assert.ok(chunks > 0 && chunks < 100, `got ${chunks} chunks`);
 });
 
 test('an upload still streaming at the deadline gives 504 timeout', async () => {
-  const own = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-upload', runtime: { predict_timeout_seconds: 1 } }));
+  const own = await girder.deploy(
+    modelCopy({ after }, fixture('behaviours'), { model_name: 'slow-upload', runtime: { predict_timeout_seconds: 1 } }),
+  );
   const target = new URL(`${girder.url}/model-${own.model.id}/production/predict`);
   const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(target, { method: 'POST', headers: { ...girder.auth, 'content-type': 'application/json' } }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body })).on('error', reject);
-    });
+    const req = httpRequest(
+      target,
+      { method: 'POST', headers: { ...girder.auth, 'content-type': 'application/json' } },
+      (res) => {
+        let body = '';
+        res
+          .on('data', (c) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode!, body }))
+          .on('error', reject);
+      },
+    );
     req.on('error', reject);
     // Chunked, and never finished: the body is still coming when the deadline passes.
     req.write('{"echo": ');
@@ -161,7 +242,19 @@ test('an upload still streaming at the deadline gives 504 timeout', async () => 
 });
 
 test('unknown management routes are 404 and bad bodies 400, as ErrorResponse', async () => {
-  assertError(await call(`${girder.url}/api/v1/nothing`, { method: 'GET', headers: girder.auth }), 404, 'model_does_not_exist');
-  assertError(await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{"type":"NOPE"}' }), 400, 'client_error');
-  assertError(await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{bad json' }), 400, 'client_error');
+  assertError(
+    await call(`${girder.url}/api/v1/nothing`, { method: 'GET', headers: girder.auth }),
+    404,
+    'model_does_not_exist',
+  );
+  assertError(
+    await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{"type":"NOPE"}' }),
+    400,
+    'client_error',
+  );
+  assertError(
+    await call(`${girder.url}/api/v1/api_keys`, { headers: girder.auth, body: '{bad json' }),
+    400,
+    'client_error',
+  );
 });

@@ -24,7 +24,8 @@ function merge(base: Record<string, unknown>, patch: Record<string, unknown>): R
   const out = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const b = out[k];
-    const bothObjects = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
+    const bothObjects =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b);
     out[k] = bothObjects ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;
@@ -57,7 +58,10 @@ export interface PushAnswer {
 }
 
 /** Starts a Girder in this process on port 0, closed after the test (or suite). */
-export async function startGirder(t: { after: (fn: () => Promise<void> | void) => void }, opts: Partial<StartOptions> = {}): Promise<Running> {
+export async function startGirder(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  opts: Partial<StartOptions> = {},
+): Promise<Running> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'girder-data-'));
   const g = await Girder.start({ port: 0, probeIntervalMs: 200, ...opts, dataDir });
   t.after(async () => {
@@ -68,9 +72,11 @@ export async function startGirder(t: { after: (fn: () => Promise<void> | void) =
   const auth = { authorization: `Api-Key ${key}` };
   const push = async (dir: string, query: Record<string, string> = {}): Promise<PushAnswer> => {
     const qs = new URLSearchParams(query).toString();
-    const res = await fetch(`${g.url}/api/v1/models/push${qs ? '?' + qs : ''}`, {
-      method: 'POST', headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
-      body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream, duplex: 'half',
+    const res = await fetch(`${g.url}/api/v1/models/push${qs ? `?${qs}` : ''}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
+      body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
+      duplex: 'half',
     } as RequestInit);
     const body = await res.json();
     if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(body)}`);
@@ -95,11 +101,18 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 }
 
 /** An HTTP call that may set any header (fetch forbids Host). Returns status, headers and text. */
-export async function call(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) {
+export async function call(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+) {
   const res = await request(url, { method: (opts.method ?? 'POST') as 'POST', headers: opts.headers, body: opts.body });
   const raw = Buffer.from(await res.body.arrayBuffer());
   const text = raw.toString('utf8');
   let json: any;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.statusCode, headers: res.headers, raw, text, json };
 }

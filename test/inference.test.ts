@@ -9,7 +9,10 @@ const model: PushAnswer = await girder.deploy(fixture('behaviours'));
 const custom: PushAnswer = await girder.deploy(example('custom-echo'));
 
 const predict = (path: string, body: unknown = { echo: 'hi' }, headers: Record<string, string> = {}) =>
-  call(girder.url + path, { headers: { ...girder.auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  call(girder.url + path, {
+    headers: { ...girder.auth, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 test('production predict on the path-prefix form of a plain host', async () => {
   const r = await predict(`/model-${model.model.id}/production/predict`);
@@ -24,7 +27,10 @@ test('the model-{id}.{domain} host form routes by path', async () => {
 });
 
 test('Bearer keys work as well as Api-Key', async () => {
-  const r = await call(`${girder.url}/model-${model.model.id}/production/predict`, { headers: { authorization: `Bearer ${girder.key}` }, body: '{"echo":1}' });
+  const r = await call(`${girder.url}/model-${model.model.id}/production/predict`, {
+    headers: { authorization: `Bearer ${girder.key}` },
+    body: '{"echo":1}',
+  });
   assert.equal(r.status, 200);
   assert.equal(r.json.echo, 1);
 });
@@ -38,9 +44,16 @@ test('responses carry the request id, model id and deployment id', async () => {
 });
 
 test('a replica gets only the forwarded headers, never the API key', async () => {
-  const r = await predict(`/model-${model.model.id}/production/predict`, { headers: true }, {
-    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-baseten-custom': 'yes', cookie: 'a=b', 'x-other': 'no',
-  });
+  const r = await predict(
+    `/model-${model.model.id}/production/predict`,
+    { headers: true },
+    {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      'x-baseten-custom': 'yes',
+      cookie: 'a=b',
+      'x-other': 'no',
+    },
+  );
   assert.equal(r.status, 200);
   assert.equal(r.json.authorization, undefined);
   assert.equal(r.json.cookie, undefined);
@@ -86,14 +99,21 @@ test('the development target serves the development deployment', async () => {
 
 test('binary bodies pass through as bytes both ways', async () => {
   const bytes = Buffer.from([0, 1, 2, 250, 255]);
-  const r = await call(`${girder.url}/model-${model.model.id}/production/predict`, { headers: { ...girder.auth, 'content-type': 'application/octet-stream' }, body: bytes });
+  const r = await call(`${girder.url}/model-${model.model.id}/production/predict`, {
+    headers: { ...girder.auth, 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'application/octet-stream');
   assert.deepEqual(r.raw, bytes);
 });
 
 test('a streaming model reaches the client chunk by chunk', async () => {
-  const res = await fetch(`${girder.url}/model-${model.model.id}/production/predict`, { method: 'POST', headers: girder.auth, body: JSON.stringify({ stream: 4 }) });
+  const res = await fetch(`${girder.url}/model-${model.model.id}/production/predict`, {
+    method: 'POST',
+    headers: girder.auth,
+    body: JSON.stringify({ stream: 4 }),
+  });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   const first = new TextDecoder().decode((await reader.read()).value);
@@ -117,7 +137,7 @@ test('sync/{route} passes any method and path through to a custom server, SSE in
   assert.equal(sse.headers['content-type'], 'text/event-stream');
   assert.equal(sse.text, 'data: {"i":0}\n\ndata: {"i":1}\n\ndata: [DONE]\n\n');
   const missing = await call(`${base}/nothing`, { method: 'DELETE', headers: girder.auth });
-  assert.equal(missing.status, 404, 'the server\'s own answer, unchanged');
+  assert.equal(missing.status, 404, "the server's own answer, unchanged");
   assert.deepEqual(missing.json, { error: 'no route DELETE /nothing' });
 });
 
@@ -138,13 +158,20 @@ test('a Truss Python model answers predict', async () => {
 test('a client that disconnects aborts the call to the replica', async () => {
   const ac = new AbortController();
   const pending = fetch(`${girder.url}/model-${model.model.id}/production/predict`, {
-    method: 'POST', headers: girder.auth, body: JSON.stringify({ sleep_ms: 60_000 }), signal: ac.signal,
+    method: 'POST',
+    headers: girder.auth,
+    body: JSON.stringify({ sleep_ms: 60_000 }),
+    signal: ac.signal,
   }).catch(() => undefined);
   const replica = girder.g.supervisor.replicas(model.deployment.id)[0];
   await waitFor(() => replica.inflight === 1, 10_000, 'the request to reach the replica');
   ac.abort();
   await pending;
-  await waitFor(async () => (await girder.g.logs.recent(model.deployment.id, 50)).some((l) => l.msg.startsWith('aborted ')), 10_000, 'the model to see the abort');
+  await waitFor(
+    async () => (await girder.g.logs.recent(model.deployment.id, 50)).some((l) => l.msg.startsWith('aborted ')),
+    10_000,
+    'the model to see the abort',
+  );
   await waitFor(() => replica.inflight === 0, 10_000, 'the slot to be released');
 });
 
@@ -157,13 +184,23 @@ test('wake answers 202 with an empty object', async () => {
 test('large bodies stream through both ways, with or without a declared length', async () => {
   const big = Buffer.alloc(2 * 1024 * 1024, 7);
   const url = `${girder.url}/model-${custom.model.id}/production/predict`;
-  const declared = await call(url, { headers: { ...girder.auth, 'content-type': 'application/octet-stream' }, body: big });
+  const declared = await call(url, {
+    headers: { ...girder.auth, 'content-type': 'application/octet-stream' },
+    body: big,
+  });
   assert.equal(declared.status, 200);
   assert.ok(declared.raw.equals(big), 'the 2 MiB body came back unchanged');
   const chunks = [Buffer.alloc(100_000, 1), Buffer.alloc(100_000, 2), Buffer.alloc(100_000, 3)];
   const res = await fetch(url, {
-    method: 'POST', headers: { ...girder.auth, 'content-type': 'application/octet-stream' }, duplex: 'half',
-    body: new ReadableStream({ start(c) { for (const b of chunks) c.enqueue(b); c.close(); } }),
+    method: 'POST',
+    headers: { ...girder.auth, 'content-type': 'application/octet-stream' },
+    duplex: 'half',
+    body: new ReadableStream({
+      start(c) {
+        for (const b of chunks) c.enqueue(b);
+        c.close();
+      },
+    }),
   } as RequestInit);
   assert.equal(res.status, 200);
   assert.ok(Buffer.from(await res.arrayBuffer()).equals(Buffer.concat(chunks)), 'the chunked body came back unchanged');

@@ -6,14 +6,27 @@ import { call, example, fixture, modelCopy, startGirder, waitFor, type Running }
 
 const girder: Running = await startGirder({ after });
 const api = (path: string, method = 'GET', body?: unknown) =>
-  call(`${girder.url}/api/v1${path}`, { method, headers: girder.auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  call(`${girder.url}/api/v1${path}`, {
+    method,
+    headers: girder.auth,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 const predict = (id: string, target: string, body: unknown) =>
   call(`${girder.url}/model-${id}/${target}/predict`, { headers: girder.auth, body: JSON.stringify(body) });
 
-test('models and deployments are listed in Baseten\'s shapes', async () => {
+test("models and deployments are listed in Baseten's shapes", async () => {
   const pushed = await girder.deploy(modelCopy({ after }, example('hello-ts'), { model_name: 'shapes' }));
   const model = await api(`/models/${pushed.model.id}`);
-  assert.deepEqual(Object.keys(model.json).sort(), ['created_at', 'deployments_count', 'development_deployment_id', 'id', 'instance_type_name', 'name', 'production_deployment_id', 'team_name']);
+  assert.deepEqual(Object.keys(model.json).sort(), [
+    'created_at',
+    'deployments_count',
+    'development_deployment_id',
+    'id',
+    'instance_type_name',
+    'name',
+    'production_deployment_id',
+    'team_name',
+  ]);
   assert.equal(model.json.production_deployment_id, pushed.deployment.id);
   const list = await api('/models');
   assert.ok(list.json.models.some((m: { id: string }) => m.id === pushed.model.id));
@@ -33,7 +46,10 @@ test('a second push is deployment-2, stays out of production until promoted, the
   const second = await girder.push(dir);
   assert.equal(second.deployment.name, 'deployment-2');
   assert.equal(second.deployment.environment, null);
-  assert.equal((await predict(first.model.id, 'production', {})).headers['x-baseten-model-version-id'], first.deployment.id);
+  assert.equal(
+    (await predict(first.model.id, 'production', {})).headers['x-baseten-model-version-id'],
+    first.deployment.id,
+  );
   const promoted = await api(`/models/${first.model.id}/deployments/${second.deployment.id}/promote`, 'POST', {});
   assert.equal(promoted.json.id, second.deployment.id);
   assert.equal(promoted.json.environment, 'production');
@@ -43,7 +59,12 @@ test('a second push is deployment-2, stays out of production until promoted, the
   const old = await api(`/models/${first.model.id}/deployments/${first.deployment.id}`);
   assert.equal(old.json.environment, null);
   // The old deployment scales to zero, and still answers by id (starting a replica on demand).
-  await waitFor(async () => (await api(`/models/${first.model.id}/deployments/${first.deployment.id}`)).json.status === 'SCALED_TO_ZERO', 40_000, 'the old deployment to scale to zero');
+  await waitFor(
+    async () =>
+      (await api(`/models/${first.model.id}/deployments/${first.deployment.id}`)).json.status === 'SCALED_TO_ZERO',
+    40_000,
+    'the old deployment to scale to zero',
+  );
   assert.equal((await predict(first.model.id, `deployment/${first.deployment.id}`, {})).status, 200);
 });
 
@@ -61,7 +82,9 @@ test('environments are created, listed and promoted to', async () => {
   assert.equal(created.json.current_deployment, null);
   assert.equal((await api(`/models/${pushed.model.id}/environments`, 'POST', { name: 'canary' })).status, 400);
   // The deployment already serves production: promoting it to canary copies it (new id, same files), as Baseten does.
-  const promoted = await api(`/models/${pushed.model.id}/environments/canary/promote`, 'POST', { deployment_id: pushed.deployment.id });
+  const promoted = await api(`/models/${pushed.model.id}/environments/canary/promote`, 'POST', {
+    deployment_id: pushed.deployment.id,
+  });
   assert.notEqual(promoted.json.id, pushed.deployment.id);
   assert.equal(promoted.json.environment, 'canary');
   const env = await api(`/models/${pushed.model.id}/environments/canary`);
@@ -69,7 +92,9 @@ test('environments are created, listed and promoted to', async () => {
   const r = await predict(pushed.model.id, 'environments/canary', { environment: true });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json.environment, { name: 'canary' }, 'the model knows the environment it serves');
-  const names = (await api(`/models/${pushed.model.id}/environments`)).json.environments.map((e: { name: string }) => e.name).sort();
+  const names = (await api(`/models/${pushed.model.id}/environments`)).json.environments
+    .map((e: { name: string }) => e.name)
+    .sort();
   assert.deepEqual(names, ['canary', 'production']);
 });
 
@@ -80,10 +105,15 @@ test('autoscaling settings are validated and applied', async () => {
   assert.equal((await api(path, 'PATCH', { min_replica: 2 })).json.status, 'UNCHANGED');
   assert.equal((await api(path, 'PATCH', { max_scale_down_rate: 90 })).status, 400);
   assert.equal((await api(path, 'PATCH', { bogus: 1 })).status, 400);
-  await waitFor(async () => (await api(`/models/${pushed.model.id}/deployments/${pushed.deployment.id}`)).json.active_replica_count === 2, 20_000, 'two replicas');
+  await waitFor(
+    async () =>
+      (await api(`/models/${pushed.model.id}/deployments/${pushed.deployment.id}`)).json.active_replica_count === 2,
+    20_000,
+    'two replicas',
+  );
 });
 
-test('deployments that serve an environment, or are a model\'s only one, cannot be deleted; others can', async () => {
+test("deployments that serve an environment, or are a model's only one, cannot be deleted; others can", async () => {
   const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'deletions' });
   const first = await girder.deploy(dir);
   assert.equal((await api(`/models/${first.model.id}/deployments/${first.deployment.id}`, 'DELETE')).status, 400);
@@ -101,10 +131,16 @@ test('API keys: created once, listed without secrets, revoked for good', async (
   const prefix = key.split('.')[0];
   const listed = await api('/api_keys');
   const entry = listed.json.keys.find((k: { prefix: string }) => k.prefix === prefix);
-  assert.deepEqual({ name: entry.name, type: entry.type, model_ids: entry.model_ids }, { name: 'ci-bot', type: 'WORKSPACE_INVOKE', model_ids: null });
+  assert.deepEqual(
+    { name: entry.name, type: entry.type, model_ids: entry.model_ids },
+    { name: 'ci-bot', type: 'WORKSPACE_INVOKE', model_ids: null },
+  );
   assert.ok(!listed.text.includes(key.split('.')[1]), 'the secret part never comes back');
   assert.deepEqual((await api(`/api_keys/${prefix}`, 'DELETE')).json, { prefix });
-  const after2 = await call(`${girder.url}/api/v1/models`, { method: 'GET', headers: { authorization: `Api-Key ${key}` } });
+  const after2 = await call(`${girder.url}/api/v1/models`, {
+    method: 'GET',
+    headers: { authorization: `Api-Key ${key}` },
+  });
   assert.equal(after2.status, 401);
 });
 
@@ -116,8 +152,16 @@ test('secrets: values reach the model and never come back out of the API', async
   assert.ok(!listed.text.includes('open sesame'));
   const pushed = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'secretive' }));
   assert.equal((await predict(pushed.model.id, 'production', { secret: 'greeting_secret' })).json.value, 'open sesame');
-  assert.equal((await predict(pushed.model.id, 'production', { env: 'FIXTURE_FLAVOUR' })).json.value, 'vanilla', 'environment_variables reach the replica');
-  assert.equal((await predict(pushed.model.id, 'production', { env: 'GIRDER_API_KEY' })).json.value, null, 'Girder\'s own key does not');
+  assert.equal(
+    (await predict(pushed.model.id, 'production', { env: 'FIXTURE_FLAVOUR' })).json.value,
+    'vanilla',
+    'environment_variables reach the replica',
+  );
+  assert.equal(
+    (await predict(pushed.model.id, 'production', { env: 'GIRDER_API_KEY' })).json.value,
+    null,
+    "Girder's own key does not",
+  );
   assert.deepEqual((await api('/secrets/greeting_secret', 'DELETE')).json, { name: 'greeting_secret' });
   assert.equal((await api('/secrets/greeting_secret', 'DELETE')).status, 404);
 });
@@ -138,19 +182,32 @@ test('log lines carry the request id of the request that printed them', async ()
   const pushed = await girder.deploy(modelCopy({ after }, fixture('behaviours'), { model_name: 'logged' }));
   const r = await predict(pushed.model.id, 'production', { log: 'hello from predict' });
   const id = r.headers['x-baseten-request-id'];
-  const logs = await call(`${girder.url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}/logs?limit=50`, { method: 'GET', headers: girder.auth });
-  const lines = logs.text.trim().split('\n').map((l) => JSON.parse(l));
+  const logs = await call(
+    `${girder.url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}/logs?limit=50`,
+    { method: 'GET', headers: girder.auth },
+  );
+  const lines = logs.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const line = lines.find((l) => l.msg === 'hello from predict');
   assert.equal(line.request_id, id);
   assert.equal(line.deployment_id, pushed.deployment.id);
 });
 
 test('a development push replaces the development deployment in place and restarts it on the new code', async () => {
-  const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'dev-loop', environment_variables: { FIXTURE_FLAVOUR: 'first' } });
+  const dir = modelCopy({ after }, fixture('behaviours'), {
+    model_name: 'dev-loop',
+    environment_variables: { FIXTURE_FLAVOUR: 'first' },
+  });
   const first = await girder.deploy(dir, { development: 'true' });
   assert.equal((await predict(first.model.id, 'development', { env: 'FIXTURE_FLAVOUR' })).json.value, 'first');
   writeFileSync(join(dir, 'config.yaml'), 'model_name: dev-loop\nenvironment_variables:\n  FIXTURE_FLAVOUR: second\n');
   const second = await girder.push(dir, { development: 'true' });
   assert.equal(second.deployment.id, first.deployment.id, 'the same development deployment');
-  await waitFor(async () => (await predict(first.model.id, 'development', { env: 'FIXTURE_FLAVOUR' })).json?.value === 'second', 20_000, 'the new code to serve');
+  await waitFor(
+    async () => (await predict(first.model.id, 'development', { env: 'FIXTURE_FLAVOUR' })).json?.value === 'second',
+    20_000,
+    'the new code to serve',
+  );
 });

@@ -7,29 +7,54 @@ import { ROOT, call, waitFor } from './helpers.ts';
 
 /** Helpers for tests that run `girder serve` as a real process. */
 
-export interface Served { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }
+export interface Served {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 /** Runs `girder serve` as a real process on port 0 and waits until it listens. */
-export async function serve(t: { after: (fn: () => void) => void }, dataDir: string, env: Record<string, string> = {}, flags: string[] = []): Promise<Served> {
+export async function serve(
+  t: { after: (fn: () => void) => void },
+  dataDir: string,
+  env: Record<string, string> = {},
+  flags: string[] = [],
+): Promise<Served> {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, ...flags], {
-    cwd: ROOT, env: { ...process.env, GIRDER_API_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, GIRDER_API_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Whatever the test did, its server does not outlive it (a live child would hang the test file).
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 20_000, 'girder serve to listen');
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(
+    () => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null,
+    20_000,
+    'girder serve to listen',
+  );
   const m = /listening on (http:\/\/\S+)/.exec(out);
   if (!m) throw new Error(`girder serve did not start:\n${out}`);
   return { child, url: m[1], output: () => out, exited };
 }
 
-export async function push(url: string, key: string, dir: string, query = ''): Promise<{ model: { id: string }; deployment: { id: string } }> {
+export async function push(
+  url: string,
+  key: string,
+  dir: string,
+  query = '',
+): Promise<{ model: { id: string }; deployment: { id: string } }> {
   const res = await fetch(`${url}/api/v1/models/push${query}`, {
-    method: 'POST', headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream, duplex: 'half',
+    method: 'POST',
+    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
+    duplex: 'half',
   } as RequestInit);
   assert.equal(res.status, 200);
   return res.json() as Promise<{ model: { id: string }; deployment: { id: string } }>;
@@ -38,10 +63,14 @@ export async function push(url: string, key: string, dir: string, query = ''): P
 /** Calls predict until it answers 200 (the replica may still be starting); returns the JSON. */
 export async function predictOk(url: string, key: string, path: string, body: unknown): Promise<any> {
   let last: Awaited<ReturnType<typeof call>> | undefined;
-  await waitFor(async () => {
-    last = await call(`${url}${path}`, { headers: { authorization: `Api-Key ${key}` }, body: JSON.stringify(body) });
-    return last.status === 200;
-  }, 30_000, `200 from ${path}`);
+  await waitFor(
+    async () => {
+      last = await call(`${url}${path}`, { headers: { authorization: `Api-Key ${key}` }, body: JSON.stringify(body) });
+      return last.status === 200;
+    },
+    30_000,
+    `200 from ${path}`,
+  );
   return last!.json;
 }
 
@@ -54,4 +83,3 @@ export const alive = (pid: number): boolean => {
     return false;
   }
 };
-

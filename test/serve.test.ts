@@ -13,7 +13,10 @@ test('the first start creates an admin key, prints it once and saves it with mod
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const key = readFileSync(file, 'utf8').trim();
   assert.ok(first.output().includes(key), 'the key is printed');
-  const models = await call(`${first.url}/api/v1/models`, { method: 'GET', headers: { authorization: `Api-Key ${key}` } });
+  const models = await call(`${first.url}/api/v1/models`, {
+    method: 'GET',
+    headers: { authorization: `Api-Key ${key}` },
+  });
   assert.equal(models.status, 200);
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
@@ -27,7 +30,10 @@ test('GIRDER_API_KEY is registered as an admin key and no key file is written', 
   const dir = tempDir(t);
   const s = await serve(t, dir, { GIRDER_API_KEY: 'my-own-admin-key-0123456789' });
   assert.ok(!existsSync(join(dir, 'admin-key')));
-  const r = await call(`${s.url}/api/v1/api_keys`, { method: 'GET', headers: { authorization: 'Bearer my-own-admin-key-0123456789' } });
+  const r = await call(`${s.url}/api/v1/api_keys`, {
+    method: 'GET',
+    headers: { authorization: 'Bearer my-own-admin-key-0123456789' },
+  });
   assert.equal(r.status, 200);
   assert.equal(r.json.keys[0].type, 'WORKSPACE_MANAGE_ALL');
   s.child.kill('SIGTERM');
@@ -41,26 +47,49 @@ test('a restart keeps models, deployments, environments, keys and secrets, and s
   const auth = { authorization: `Api-Key ${key}` };
   const echo = await push(first.url, key, example('custom-echo'));
   const staged = await push(first.url, key, fixture('behaviours'), '?environment=staging');
-  const invoke = await call(`${first.url}/api/v1/api_keys`, { headers: auth, body: JSON.stringify({ type: 'WORKSPACE_INVOKE', name: 'ci' }) });
-  await call(`${first.url}/api/v1/secrets`, { headers: auth, body: JSON.stringify({ name: 'greeting_secret', value: 's3cret' }) });
+  const invoke = await call(`${first.url}/api/v1/api_keys`, {
+    headers: auth,
+    body: JSON.stringify({ type: 'WORKSPACE_INVOKE', name: 'ci' }),
+  });
+  await call(`${first.url}/api/v1/secrets`, {
+    headers: auth,
+    body: JSON.stringify({ name: 'greeting_secret', value: 's3cret' }),
+  });
   await predictOk(first.url, key, `/model-${echo.model.id}/production/predict`, { before: 'restart' });
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 
   const second = await serve(t, dir, { GIRDER_API_KEY: key });
-  t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
+  t.after(async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
   const models = await call(`${second.url}/api/v1/models`, { method: 'GET', headers: auth });
   assert.deepEqual(models.json.models.map((m: { id: string }) => m.id).sort(), [echo.model.id, staged.model.id].sort());
-  const envs = await call(`${second.url}/api/v1/models/${staged.model.id}/environments`, { method: 'GET', headers: auth });
+  const envs = await call(`${second.url}/api/v1/models/${staged.model.id}/environments`, {
+    method: 'GET',
+    headers: auth,
+  });
   assert.equal(envs.json.environments[0].name, 'staging');
   assert.equal(envs.json.environments[0].current_deployment.id, staged.deployment.id);
   const keys = await call(`${second.url}/api/v1/api_keys`, { method: 'GET', headers: auth });
   assert.ok(keys.json.keys.some((k: { name: string }) => k.name === 'ci'));
   const secrets = await call(`${second.url}/api/v1/secrets`, { method: 'GET', headers: auth });
-  assert.deepEqual(secrets.json.secrets.map((s: { name: string }) => s.name), ['greeting_secret']);
+  assert.deepEqual(
+    secrets.json.secrets.map((s: { name: string }) => s.name),
+    ['greeting_secret'],
+  );
   // The replicas run again, and the invoke key made before the restart still works.
-  assert.deepEqual(await predictOk(second.url, key, `/model-${echo.model.id}/production/predict`, { after: 'restart' }), { after: 'restart' });
-  const secret = await predictOk(second.url, invoke.json.api_key, `/model-${staged.model.id}/environments/staging/predict`, { secret: 'greeting_secret' });
+  assert.deepEqual(
+    await predictOk(second.url, key, `/model-${echo.model.id}/production/predict`, { after: 'restart' }),
+    { after: 'restart' },
+  );
+  const secret = await predictOk(
+    second.url,
+    invoke.json.api_key,
+    `/model-${staged.model.id}/environments/staging/predict`,
+    { secret: 'greeting_secret' },
+  );
   assert.equal(secret.value, 's3cret');
 });
 
@@ -91,13 +120,20 @@ test('after a kill -9 of Girder, runner replicas exit by themselves and the next
   const nodePid = (await predictOk(first.url, key, `/model-${node.model.id}/production/predict`, { pid: true })).pid;
   const customPid = (await predictOk(first.url, key, `/model-${custom.model.id}/production/predict`, {})).pid;
   const record = join(dir, 'run', 'replicas.json');
-  await waitFor(() => existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).length === 2, 10_000, 'both replicas in the record');
+  await waitFor(
+    () => existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).length === 2,
+    10_000,
+    'both replicas in the record',
+  );
   first.child.kill('SIGKILL');
   await first.exited;
   await waitFor(() => !alive(nodePid), 10_000, 'the node runner to notice Girder is gone');
   assert.equal(alive(customPid), true, 'a custom server that ignores stdin outlives a SIGKILLed Girder…');
   const second = await serve(t, dir, { GIRDER_API_KEY: key });
-  t.after(async () => { second.child.kill('SIGTERM'); await second.exited; });
+  t.after(async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
   await waitFor(() => !alive(customPid), 10_000, '…until the next start reaps it');
 });
 
@@ -105,7 +141,11 @@ test('a port already in use ends girder serve with a message that says what to d
   const first = await serve(t, tempDir(t), { GIRDER_API_KEY: 'port-admin-key-0123456789' });
   const port = new URL(first.url).port;
   const { spawnSync } = await import('node:child_process');
-  const second = spawnSync(process.execPath, ['src/cli/main.ts', 'serve', '--port', port, '--data-dir', tempDir(t)], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  const second = spawnSync(process.execPath, ['src/cli/main.ts', 'serve', '--port', port, '--data-dir', tempDir(t)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.equal(second.status, 1);
   assert.match(second.stderr, /already in use.*--port/);
   first.child.kill('SIGTERM');

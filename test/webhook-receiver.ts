@@ -5,10 +5,16 @@ import type { AddressInfo } from 'node:net';
 /** Baseten's documented consumer check (§3.8 of the notes), verbatim in behaviour. */
 export function verifyBasetenWebhook(rawBody: Buffer, header: string | undefined, secrets: string[]): boolean {
   if (!header) return false;
-  const sigs = header.split(',').map((s) => s.trim()).filter((s) => s.startsWith('v1=')).map((s) => s.slice(3));
+  const sigs = header
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith('v1='))
+    .map((s) => s.slice(3));
   return secrets.some((secret) => {
     const expected = createHmac('sha256', secret).update(rawBody).digest('hex');
-    return sigs.some((sig) => sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected)));
+    return sigs.some(
+      (sig) => sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected)),
+    );
   });
 }
 
@@ -23,7 +29,10 @@ export interface Delivery {
  * A real webhook receiver on a loopback port. `respond` picks each answer's status (default 200);
  * `deliveries` keeps every call, in arrival order.
  */
-export async function webhookReceiver(t: { after: (fn: () => Promise<void> | void) => void }, respond: (d: Delivery, n: number) => number = () => 200) {
+export async function webhookReceiver(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  respond: (d: Delivery, n: number) => number = () => 200,
+) {
   const deliveries: Delivery[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -36,7 +45,13 @@ export async function webhookReceiver(t: { after: (fn: () => Promise<void> | voi
     res.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, deliveries, for: (id: string) => deliveries.filter((d) => d.body.request_id === id) };
 }

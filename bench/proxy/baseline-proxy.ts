@@ -53,7 +53,8 @@ const withSignal = values.all || values.signal;
 const withId = values.all || values['request-id'];
 const upstreamPath = values.path;
 const client = values.client;
-if (!['undici-stream', 'undici-buffer', 'undici-request', 'http', 'none'].includes(client)) throw new Error(`unknown --client ${client}`);
+if (!['undici-stream', 'undici-buffer', 'undici-request', 'http', 'none'].includes(client))
+  throw new Error(`unknown --client ${client}`);
 const agent = new HttpAgent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -62,10 +63,24 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 const pool = new Pool(`http://127.0.0.1:${values['upstream-port']}`, {
-  connections: null, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0,
+  connections: null,
+  pipelining: 1,
+  keepAliveTimeout: 30_000,
+  headersTimeout: 0,
+  bodyTimeout: 0,
 });
 
 const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
@@ -77,7 +92,9 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (re
   if (withId) headers['x-baseten-request-id'] = newRequestId();
   let ac: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const onClose = () => { if (!res.writableFinished) ac?.abort(); };
+  const onClose = () => {
+    if (!res.writableFinished) ac?.abort();
+  };
   if (withSignal) {
     ac = new AbortController();
     timer = setTimeout(() => ac!.abort(), 1_200_000);
@@ -85,12 +102,24 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (re
   }
   const fail = () => {
     if (res.headersSent) res.destroy();
-    else { res.writeHead(502); res.end(); }
+    else {
+      res.writeHead(502);
+      res.end();
+    }
   };
   const done = () => {
-    if (withSignal) { clearTimeout(timer); res.off('close', onClose); }
+    if (withSignal) {
+      clearTimeout(timer);
+      res.off('close', onClose);
+    }
   };
-  const factory = ({ statusCode, headers: up }: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
+  const factory = ({
+    statusCode,
+    headers: up,
+  }: {
+    statusCode: number;
+    headers: Record<string, string | string[] | undefined>;
+  }) => {
     const out: Record<string, string | string[]> = {};
     for (const name in up) if (!HOP_BY_HOP.has(name)) out[name] = up[name] as string | string[];
     res.writeHead(statusCode, out);
@@ -100,37 +129,86 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (re
   const signal = ac?.signal;
   switch (client) {
     case 'none':
-      void readBody(req).then((b) => {
-        res.writeHead(200, { 'content-type': ct ?? 'application/octet-stream', 'content-length': b.length });
-        if (flush) res.flushHeaders();
-        res.end(b);
-      }, fail).finally(done);
+      void readBody(req)
+        .then((b) => {
+          res.writeHead(200, { 'content-type': ct ?? 'application/octet-stream', 'content-length': b.length });
+          if (flush) res.flushHeaders();
+          res.end(b);
+        }, fail)
+        .finally(done);
       return;
     case 'undici-stream':
-      pool.stream({ path: upstreamPath, method: 'POST', headers, body: cl === '0' ? null : req, signal, headersTimeout: 0, bodyTimeout: 60_000 }, factory)
-        .catch(fail).finally(done);
+      pool
+        .stream(
+          {
+            path: upstreamPath,
+            method: 'POST',
+            headers,
+            body: cl === '0' ? null : req,
+            signal,
+            headersTimeout: 0,
+            bodyTimeout: 60_000,
+          },
+          factory,
+        )
+        .catch(fail)
+        .finally(done);
       return;
     case 'undici-buffer':
       void readBody(req)
-        .then((body) => pool.stream({ path: upstreamPath, method: 'POST', headers, body, signal, headersTimeout: 0, bodyTimeout: 60_000 }, factory))
-        .catch(fail).finally(done);
+        .then((body) =>
+          pool.stream(
+            { path: upstreamPath, method: 'POST', headers, body, signal, headersTimeout: 0, bodyTimeout: 60_000 },
+            factory,
+          ),
+        )
+        .catch(fail)
+        .finally(done);
       return;
     case 'undici-request':
       void readBody(req)
-        .then((body) => pool.request({ path: upstreamPath, method: 'POST', headers, body, signal, headersTimeout: 0, bodyTimeout: 60_000 }))
-        .then((up) => new Promise<void>((resolve, reject) => {
-          factory(up);
-          up.body.on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
-        }))
-        .catch(fail).finally(done);
+        .then((body) =>
+          pool.request({
+            path: upstreamPath,
+            method: 'POST',
+            headers,
+            body,
+            signal,
+            headersTimeout: 0,
+            bodyTimeout: 60_000,
+          }),
+        )
+        .then(
+          (up) =>
+            new Promise<void>((resolve, reject) => {
+              factory(up);
+              up.body.on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+            }),
+        )
+        .catch(fail)
+        .finally(done);
       return;
     case 'http': {
-      const up = httpRequest({ host: '127.0.0.1', port: Number(values['upstream-port']), path: upstreamPath, method: 'POST', headers, agent, signal }, (ures) => {
-        factory({ statusCode: ures.statusCode ?? 502, headers: ures.headers });
-        ures.pipe(res);
-        ures.once('end', done);
+      const up = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: Number(values['upstream-port']),
+          path: upstreamPath,
+          method: 'POST',
+          headers,
+          agent,
+          signal,
+        },
+        (ures) => {
+          factory({ statusCode: ures.statusCode ?? 502, headers: ures.headers });
+          ures.pipe(res);
+          ures.once('end', done);
+        },
+      );
+      up.on('error', () => {
+        fail();
+        done();
       });
-      up.on('error', () => { fail(); done(); });
       req.pipe(up);
       return;
     }

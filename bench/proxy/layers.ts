@@ -34,7 +34,18 @@ import { proxy } from '../../src/gateway/proxy.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
 import {
-  cpuModel, fmtMs, fmtRps, loadAverage, luaScript, onCleanup, parseWrk, runBench, runWrk, sanity, startEchoGirder, which,
+  cpuModel,
+  fmtMs,
+  fmtRps,
+  loadAverage,
+  luaScript,
+  onCleanup,
+  parseWrk,
+  runBench,
+  runWrk,
+  sanity,
+  startEchoGirder,
+  which,
 } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -51,11 +62,26 @@ const rounds = Number(args.rounds);
 const body = args.body;
 which('wrk', ['/usr/bin/wrk']);
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 function listen(server: Server): Promise<string> {
-  onCleanup(() => { server.close(); server.closeAllConnections(); });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  onCleanup(() => {
+    server.close();
+    server.closeAllConnections();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 async function main(): Promise<void> {
@@ -67,32 +93,64 @@ async function main(): Promise<void> {
   const auth = { 'Content-Type': 'application/json', Authorization: `Api-Key ${eg.key}` };
   const json = { 'Content-Type': 'application/json' };
 
-  const pool = new Pool(`http://127.0.0.1:${eg.replicaPort}`, { connections: null, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  const pool = new Pool(`http://127.0.0.1:${eg.replicaPort}`, {
+    connections: null,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   onCleanup(() => pool.destroy());
-  const minimal = await listen(createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    const headers: Record<string, string> = {};
-    if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
-    if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
-    pool.stream({ path: '/predict', method: 'POST', headers, body: req, headersTimeout: 0, bodyTimeout: 60_000 }, ({ statusCode, headers: up }) => {
-      const out: Record<string, string | string[]> = {};
-      for (const name in up) if (!HOP_BY_HOP.has(name)) out[name] = up[name] as string | string[];
-      res.writeHead(statusCode, out);
-      return res;
-    }).catch(() => res.destroy());
-  }));
+  const minimal = await listen(
+    createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      const headers: Record<string, string> = {};
+      if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
+      if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+      pool
+        .stream(
+          { path: '/predict', method: 'POST', headers, body: req, headersTimeout: 0, bodyTimeout: 60_000 },
+          ({ statusCode, headers: up }) => {
+            const out: Record<string, string | string[]> = {};
+            for (const name in up) if (!HOP_BY_HOP.has(name)) out[name] = up[name] as string | string[];
+            res.writeHead(statusCode, out);
+            return res;
+          },
+        )
+        .catch(() => res.destroy());
+    }),
+  );
 
-  const proxyOnly = await listen(createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    proxy({
-      req, res, replica, method: 'POST', path: replica.opts.spec.predictPath, requestId: 'layers', responseHeaders: {},
-      deadline: Date.now() + 60_000, bodyTimeoutMs: 60_000, maxBodyBytes: eg.g.options.maxBodyBytes, wrapErrors: true, logsHint: () => '',
-      onEnd: (err) => { if (err !== undefined) res.destroy(); },
-    });
-  }));
+  const proxyOnly = await listen(
+    createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      proxy({
+        req,
+        res,
+        replica,
+        method: 'POST',
+        path: replica.opts.spec.predictPath,
+        requestId: 'layers',
+        responseHeaders: {},
+        deadline: Date.now() + 60_000,
+        bodyTimeoutMs: 60_000,
+        maxBodyBytes: eg.g.options.maxBodyBytes,
+        wrapErrors: true,
+        logsHint: () => '',
+        onEnd: (err) => {
+          if (err !== undefined) res.destroy();
+        },
+      });
+    }),
+  );
 
-  const route = parseRoute('127.0.0.1', new URL(eg.predictUrl).pathname, eg.g.options.domain) as Extract<Route, { surface: 'inference' }>;
-  const inference = await listen(createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    void Promise.resolve(handleInference(eg.g, req, res, route, 'layers')).catch(() => res.destroy());
-  }));
+  const route = parseRoute('127.0.0.1', new URL(eg.predictUrl).pathname, eg.g.options.domain) as Extract<
+    Route,
+    { surface: 'inference' }
+  >;
+  const inference = await listen(
+    createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      void Promise.resolve(handleInference(eg.g, req, res, route, 'layers')).catch(() => res.destroy());
+    }),
+  );
 
   const layers = [
     { name: 'minimal (node:http + undici)', url: `${minimal}/predict`, headers: json },
@@ -116,12 +174,18 @@ async function main(): Promise<void> {
       rows.push(row);
     }
   }
-  console.log([
-    '', `## Girder request path, layer by layer (wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds)`, '',
-    '| layer | round | req/s | p50 | p99 | CPU / request (whole process) | errors |', '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows, '',
-    `Machine: ${cpuModel()}, Node ${process.version}, load average ${loadAverage()}.`,
-  ].join('\n'));
+  console.log(
+    [
+      '',
+      `## Girder request path, layer by layer (wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds)`,
+      '',
+      '| layer | round | req/s | p50 | p99 | CPU / request (whole process) | errors |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+      `Machine: ${cpuModel()}, Node ${process.version}, load average ${loadAverage()}.`,
+    ].join('\n'),
+  );
 }
 
 await runBench('layers', main);

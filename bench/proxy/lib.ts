@@ -36,7 +36,7 @@ export async function runBench(name: string, main: () => Promise<void>): Promise
     await main();
   } catch (err) {
     if (!cleaningUp()) {
-      console.error(`${name} failed:`, err instanceof Error ? err.stack ?? err.message : err);
+      console.error(`${name} failed:`, err instanceof Error ? (err.stack ?? err.message) : err);
       process.exitCode = 1;
     }
   } finally {
@@ -49,7 +49,11 @@ export function cleanup(): Promise<void> {
     // Load first, so that nothing is in flight when the servers stop.
     await Promise.all([...running].map((c) => stopChild(c, 500)));
     for (const fn of cleanups.splice(0).reverse()) {
-      try { await fn(); } catch (err) { console.error('cleanup:', (err as Error).message); }
+      try {
+        await fn();
+      } catch (err) {
+        console.error('cleanup:', (err as Error).message);
+      }
     }
   })();
   return cleaning;
@@ -67,7 +71,10 @@ export function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -89,7 +96,10 @@ export async function freePort(): Promise<number> {
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -130,12 +140,18 @@ export function cpuModel(): string {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
     if (m) return m[1].trim();
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return cpus()[0]?.model ?? 'unknown';
 }
 
 export function loadAverage(): string {
-  try { return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '); } catch { return '?'; }
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +163,9 @@ function procStat(pid: number): string[] | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 export function cpuUs(pids: number[]): number {
@@ -173,7 +191,9 @@ export function groupPids(pgid: number): number[] {
 export function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,9 +231,19 @@ export function parseWrk(out: string): WrkResult {
   const socketErrors = sock ? sock.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const detail: string[] = [];
-  if (sock && socketErrors) detail.push(`socket: connect ${sock[1]}, read ${sock[2]}, write ${sock[3]}, timeout ${sock[4]}`);
+  if (sock && socketErrors)
+    detail.push(`socket: connect ${sock[1]}, read ${sock[2]}, write ${sock[3]}, timeout ${sock[4]}`);
   if (non2xx) detail.push(`non-2xx: ${non2xx}`);
-  return { rps, p50: lat('50'), p99: lat('99'), requests, socketErrors, non2xx, errors: socketErrors + non2xx, errorDetail: detail.join('; ') };
+  return {
+    rps,
+    p50: lat('50'),
+    p99: lat('99'),
+    requests,
+    socketErrors,
+    non2xx,
+    errors: socketErrors + non2xx,
+    errorDetail: detail.join('; '),
+  };
 }
 
 /** A wrk script that POSTs `body` with `headers`. */
@@ -231,14 +261,28 @@ export function luaScript(body: string, headers: Record<string, string>): string
 let wrkBin: string | undefined;
 
 export function wrkVersion(): string {
-  try { return /wrk \S+/.exec(spawnSyncText(which('wrk', ['/usr/bin/wrk']), ['-v']))?.[0] ?? 'wrk'; } catch { return 'wrk'; }
+  try {
+    return /wrk \S+/.exec(spawnSyncText(which('wrk', ['/usr/bin/wrk']), ['-v']))?.[0] ?? 'wrk';
+  } catch {
+    return 'wrk';
+  }
 }
 
 /** Runs wrk with --latency and resolves with its report. */
-export function runWrk(opts: { threads: number; connections: number; seconds: number; script: string; url: string }): Promise<string> {
+export function runWrk(opts: {
+  threads: number;
+  connections: number;
+  seconds: number;
+  script: string;
+  url: string;
+}): Promise<string> {
   wrkBin ??= which('wrk', ['/usr/bin/wrk']);
   return new Promise((resolve, reject) => {
-    const child = spawn(wrkBin!, [`-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', opts.script, opts.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      wrkBin!,
+      [`-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', opts.script, opts.url],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     running.add(child);
     let out = '';
     let err = '';
@@ -272,10 +316,12 @@ export interface EchoGirder {
 /** Pushes examples/custom-echo through the management API, as `girder push` does. */
 async function pushEcho(url: string, key: string): Promise<{ model: { id: string }; deployment: { id: string } }> {
   const res = await fetch(`${url}/api/v1/models/push`, {
-    method: 'POST', headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream, duplex: 'half',
+    method: 'POST',
+    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream,
+    duplex: 'half',
   } as RequestInit);
-  const pushed = await res.json() as { model: { id: string }; deployment: { id: string } };
+  const pushed = (await res.json()) as { model: { id: string }; deployment: { id: string } };
   if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
   return pushed;
 }
@@ -295,7 +341,12 @@ export async function startEchoGirder(dataDir: string): Promise<EchoGirder> {
   const replicas = g.supervisor.replicas(d.id);
   if (replicas.length !== 1) throw new Error(`expected one replica, found ${replicas.length}`);
   return {
-    g, key, modelId: pushed.model.id, deploymentId: d.id, replicaPort: replicas[0].port, replicaPid: replicas[0].pid ?? 0,
+    g,
+    key,
+    modelId: pushed.model.id,
+    deploymentId: d.id,
+    replicaPort: replicas[0].port,
+    replicaPid: replicas[0].pid ?? 0,
     predictUrl: `${g.url}/model-${pushed.model.id}/production/predict`,
   };
 }
@@ -319,28 +370,55 @@ export async function startGirderServe(dataDir: string): Promise<ServedEcho> {
   const key = newApiKey();
   // e.g. GIRDER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/girder-prof" to profile Girder alone.
   const nodeFlags = (process.env.GIRDER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, GIRDER_API_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir],
+    {
+      env: { ...process.env, GIRDER_API_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   onCleanup(() => stopChild(child, 10_000));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, 'girder serve to listen');
+  await waitFor(
+    () => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null,
+    30_000,
+    'girder serve to listen',
+  );
   const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
   if (!url) throw new Error(`girder serve did not start:\n${out}`);
   const auth = { authorization: `Api-Key ${key}` };
   const pushed = await pushEcho(url, key);
   const deploymentUrl = `${url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}`;
-  await waitFor(async () => ((await (await fetch(deploymentUrl, { headers: auth })).json()) as { status: string }).status === 'ACTIVE',
-    30_000, 'the echo deployment to be ACTIVE');
+  await waitFor(
+    async () =>
+      ((await (await fetch(deploymentUrl, { headers: auth })).json()) as { status: string }).status === 'ACTIVE',
+    30_000,
+    'the echo deployment to be ACTIVE',
+  );
   // The replica's group leader is in Girder's replica record, and its port in its environment.
   let replicaPid = 0;
-  await waitFor(() => {
-    try { replicaPid = (JSON.parse(readFileSync(join(dataDir, 'run', 'replicas.json'), 'utf8')) as number[])[0] ?? 0; } catch { /* not written yet */ }
-    return replicaPid > 0;
-  }, 10_000, 'the replica record');
+  await waitFor(
+    () => {
+      try {
+        replicaPid = (JSON.parse(readFileSync(join(dataDir, 'run', 'replicas.json'), 'utf8')) as number[])[0] ?? 0;
+      } catch {
+        /* not written yet */
+      }
+      return replicaPid > 0;
+    },
+    10_000,
+    'the replica record',
+  );
   const port = /(?:^|\0)PORT=(\d+)/.exec(readFileSync(`/proc/${replicaPid}/environ`, 'utf8'))?.[1];
   if (!port) throw new Error(`no PORT in the environment of replica ${replicaPid}`);
-  return { pid: child.pid!, key, replicaPort: Number(port), replicaPid, predictUrl: `${url}/model-${pushed.model.id}/production/predict` };
+  return {
+    pid: child.pid!,
+    key,
+    replicaPort: Number(port),
+    replicaPid,
+    predictUrl: `${url}/model-${pushed.model.id}/production/predict`,
+  };
 }

@@ -13,9 +13,24 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[]; hitCount?: number }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+  hitCount?: number;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -44,10 +59,18 @@ function area(f: CallFrame): string {
   if (u.includes('/bench/')) return 'bench harness';
   if (u.startsWith('node:internal/http') || u === 'node:_http_server' || u.startsWith('node:_http')) return 'node http';
   if (u.startsWith('node:internal/streams') || u === 'node:stream') return 'node streams';
-  if (u === 'node:net' || u.startsWith('node:internal/stream_base') || u.startsWith('node:internal/net')) return 'node net';
+  if (u === 'node:net' || u.startsWith('node:internal/stream_base') || u.startsWith('node:internal/net'))
+    return 'node net';
   if (u.startsWith('node:internal/crypto') || u === 'node:crypto') return 'node crypto';
-  if (u.startsWith('node:internal/process/task_queues') || u.startsWith('node:internal/timers') || u === 'node:timers') return 'node timers / microtasks';
-  if (u.startsWith('node:internal/event_target') || u.startsWith('node:internal/abort_controller') || u === 'node:events' || u.startsWith('node:internal/events')) return 'node events / AbortSignal';
+  if (u.startsWith('node:internal/process/task_queues') || u.startsWith('node:internal/timers') || u === 'node:timers')
+    return 'node timers / microtasks';
+  if (
+    u.startsWith('node:internal/event_target') ||
+    u.startsWith('node:internal/abort_controller') ||
+    u === 'node:events' ||
+    u.startsWith('node:internal/events')
+  )
+    return 'node events / AbortSignal';
   if (u.startsWith('node:')) return 'node other';
   return 'other';
 }
@@ -62,9 +85,12 @@ for (const file of positionals) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
+  const idle = [...self]
+    .filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)')
+    .reduce((a, [, t]) => a + t, 0);
   const busy = total - idle;
 
   // Inclusive time per node, then per function (counting each function once per stack).
@@ -95,17 +121,25 @@ for (const file of positionals) {
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
   const perReq = (us: number) => (requests ? `  ${(us / requests).toFixed(2).padStart(6)} µs/req` : '');
   console.log(`# ${file}`);
-  console.log(`profiled ${(total / 1e6).toFixed(1)} s, busy (not idle) ${(busy / 1e6).toFixed(1)} s${requests ? `, ${requests} requests → ${(busy / requests).toFixed(1)} µs CPU per request` : ''}\n`);
+  console.log(
+    `profiled ${(total / 1e6).toFixed(1)} s, busy (not idle) ${(busy / 1e6).toFixed(1)} s${requests ? `, ${requests} requests → ${(busy / requests).toFixed(1)} µs CPU per request` : ''}\n`,
+  );
   console.log('## Self time by area (% of busy time)');
   for (const [a, us] of [...byArea].filter(([a]) => a !== 'idle').sort((x, y) => y[1] - x[1])) {
     console.log(`${pct(us)}${perReq(us)}  ${a}`);
   }
   console.log(`\n## Top ${top} functions by self time`);
-  for (const e of [...selfByFn.values()].filter((e) => e.frame.functionName !== '(idle)').sort((a, b) => b.us - a.us).slice(0, top)) {
+  for (const e of [...selfByFn.values()]
+    .filter((e) => e.frame.functionName !== '(idle)')
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)) {
     console.log(`${pct(e.us)}${perReq(e.us)}  ${short(e.frame)}  [${area(e.frame)}]`);
   }
   console.log('\n## Inclusive time of Girder functions (self + callees)');
-  for (const e of [...inclusive.values()].filter((e) => /\/src\/(gateway|runtime|ids|errors)/.test(e.frame.url)).sort((a, b) => b.us - a.us).slice(0, top)) {
+  for (const e of [...inclusive.values()]
+    .filter((e) => /\/src\/(gateway|runtime|ids|errors)/.test(e.frame.url))
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)) {
     console.log(`${pct(e.us)}${perReq(e.us)}  ${short(e.frame)}`);
   }
   console.log('');

@@ -24,16 +24,21 @@ describe('girder async and webhook-secrets against a running server', () => {
   /** Setup requests go straight to the server: faster than the CLI, so timings stay predictable. */
   const submit = async (input: unknown): Promise<string> => {
     const res = await fetch(`${g.url}/model-${modelId}/production/async_predict`, {
-      method: 'POST', headers: { authorization: `Api-Key ${key}` }, body: JSON.stringify({ model_input: input }),
+      method: 'POST',
+      headers: { authorization: `Api-Key ${key}` },
+      body: JSON.stringify({ model_input: input }),
     });
     assert.equal(res.status, 201);
     return ((await res.json()) as { request_id: string }).request_id;
   };
   const statusOf = async (id: string): Promise<string> => {
-    const res = await fetch(`${g.url}/model-${modelId}/async_request/${id}`, { headers: { authorization: `Api-Key ${key}` } });
+    const res = await fetch(`${g.url}/model-${modelId}/async_request/${id}`, {
+      headers: { authorization: `Api-Key ${key}` },
+    });
     return ((await res.json()) as { status: string }).status;
   };
-  const settle = (...ids: string[]) => Promise.all(ids.map(async (id) => ok(await cli(['async', 'status', 'behaviours', id, '--wait']))));
+  const settle = (...ids: string[]) =>
+    Promise.all(ids.map(async (id) => ok(await cli(['async', 'status', 'behaviours', id, '--wait']))));
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'girder-async-cli-'));
@@ -52,7 +57,9 @@ describe('girder async and webhook-secrets against a running server', () => {
   });
 
   test('submit prints the request id; status --wait waits for the webhook and ends SUCCEEDED', async () => {
-    const submitted = ok(await cli(['async', 'submit', 'behaviours', '--data', '{"echo":"hi"}', '--webhook', `${hooks.url}/ok`]));
+    const submitted = ok(
+      await cli(['async', 'submit', 'behaviours', '--data', '{"echo":"hi"}', '--webhook', `${hooks.url}/ok`]),
+    );
     const id = submitted.stdout.trim();
     assert.match(id, /^[0-9a-f]{32}$/);
     const r = ok(await cli(['async', 'status', 'behaviours', id, '--wait']));
@@ -86,7 +93,10 @@ describe('girder async and webhook-secrets against a running server', () => {
     const q = JSON.parse(ok(await cli(['async', 'queue', 'behaviours', '--json'])).stdout);
     assert.equal(q.num_queued_requests, 1);
     assert.equal(q.num_in_progress_requests, 1);
-    assert.match(ok(await cli(['async', 'queue', 'behaviours', '-e', 'production'])).stdout, new RegExp(`^${q.deployment_id}\\s+1\\s+1$`, 'm'));
+    assert.match(
+      ok(await cli(['async', 'queue', 'behaviours', '-e', 'production'])).stdout,
+      new RegExp(`^${q.deployment_id}\\s+1\\s+1$`, 'm'),
+    );
     await settle(blocker, queued);
   });
 
@@ -108,19 +118,30 @@ describe('girder async and webhook-secrets against a running server', () => {
     const newSecret = rotated.stdout.trim();
     assert.notEqual(newSecret, secret);
     assert.match(rotated.stderr, new RegExp(`${id} stays valid .* until \\d{4}-`));
-    for (const args of [['webhook-secrets', 'list'], ['webhook-secrets', 'list', '--json']]) {
+    for (const args of [
+      ['webhook-secrets', 'list'],
+      ['webhook-secrets', 'list', '--json'],
+    ]) {
       const r = ok(await cli(args));
       assert.ok(!r.stdout.includes(secret) && !r.stdout.includes(newSecret), r.stdout);
     }
     const table = ok(await cli(['webhook-secrets', 'list'])).stdout;
-    assert.match(table, new RegExp(`^${id}\\s+yes\\s+\\S+ \\S+\\s+\\d{4}-`, 'm'), 'the rotated one is active until it expires');
-    const newId = JSON.parse(ok(await cli(['webhook-secrets', 'list', '--json'])).stdout).webhook_secrets.find((s: { id: string }) => s.id !== id).id;
+    assert.match(
+      table,
+      new RegExp(`^${id}\\s+yes\\s+\\S+ \\S+\\s+\\d{4}-`, 'm'),
+      'the rotated one is active until it expires',
+    );
+    const newId = JSON.parse(ok(await cli(['webhook-secrets', 'list', '--json'])).stdout).webhook_secrets.find(
+      (s: { id: string }) => s.id !== id,
+    ).id;
     for (const x of [id, newId]) assert.match(ok(await cli(['webhook-secrets', 'rm', x])).stdout, /deleted/);
     assert.match(ok(await cli(['webhook-secrets', 'list'])).stdout, /No webhook secrets/);
   });
 
   test('status --wait of a request whose model raises exits 1 and shows the error code', async () => {
-    const id = ok(await cli(['async', 'submit', 'behaviours', '--data', '{"raise":"boom"}', '--max-attempts', '1'])).stdout.trim();
+    const id = ok(
+      await cli(['async', 'submit', 'behaviours', '--data', '{"raise":"boom"}', '--max-attempts', '1']),
+    ).stdout.trim();
     const r = await cli(['async', 'status', 'behaviours', id, '--wait']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /\sFAILED\s/);

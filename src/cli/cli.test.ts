@@ -16,7 +16,8 @@ describe('girder CLI against a running server', () => {
   let key: string;
   let modelId: string;
 
-  const cli = (args: string[], opts: { key?: string; stdin?: string } = {}): Promise<Run> => runCli(g.url, opts.key ?? key, args, opts.stdin);
+  const cli = (args: string[], opts: { key?: string; stdin?: string } = {}): Promise<Run> =>
+    runCli(g.url, opts.key ?? key, args, opts.stdin);
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'girder-cli-'));
@@ -32,7 +33,10 @@ describe('girder CLI against a running server', () => {
     const r = ok(await cli(['push', ECHO, '--timeout', '60']));
     modelId = /^model\s+([a-z0-9]{8})/m.exec(r.stdout)?.[1] ?? '';
     assert.ok(g.registry.models.has(modelId), r.stdout);
-    assert.match(r.stdout, new RegExp(`curl -s -X POST ${g.url}/model-${modelId}/production/predict .*-d '\\{"hello":"world"\\}'`));
+    assert.match(
+      r.stdout,
+      new RegExp(`curl -s -X POST ${g.url}/model-${modelId}/production/predict .*-d '\\{"hello":"world"\\}'`),
+    );
     assert.match(r.stdout, /status\s+ACTIVE/);
   });
 
@@ -60,10 +64,14 @@ describe('girder CLI against a running server', () => {
   });
 
   test('keys create, list and revoke round trip', async () => {
-    const created = ok(await cli(['keys', 'create', '--name', 'ci', '--type', 'WORKSPACE_INVOKE', '--model', 'custom-echo']));
+    const created = ok(
+      await cli(['keys', 'create', '--name', 'ci', '--type', 'WORKSPACE_INVOKE', '--model', 'custom-echo']),
+    );
     const newKey = created.stdout.trim();
     assert.match(created.stderr, /shown only once/);
-    const listed = JSON.parse(ok(await cli(['keys', 'list', '--json'])).stdout).keys.find((k: { name: string }) => k.name === 'ci');
+    const listed = JSON.parse(ok(await cli(['keys', 'list', '--json'])).stdout).keys.find(
+      (k: { name: string }) => k.name === 'ci',
+    );
     assert.ok(newKey.startsWith(listed.prefix));
     assert.deepEqual(listed.model_ids, [modelId]);
     assert.ok(!ok(await cli(['keys', 'list'])).stdout.includes(newKey));
@@ -75,7 +83,10 @@ describe('girder CLI against a running server', () => {
   test('secrets set from stdin, list without the value, rm', async () => {
     ok(await cli(['secrets', 'set', 'hf_token'], { stdin: 'sup3r-s3cret\n' }));
     assert.equal(g.secrets.values(['hf_token']).get('hf_token'), 'sup3r-s3cret'); // the newline from stdin is dropped
-    for (const args of [['secrets', 'list'], ['secrets', 'list', '--json']]) {
+    for (const args of [
+      ['secrets', 'list'],
+      ['secrets', 'list', '--json'],
+    ]) {
       const r = ok(await cli(args));
       assert.match(r.stdout, /hf_token/);
       assert.ok(!r.stdout.includes('sup3r'), r.stdout);
@@ -86,10 +97,15 @@ describe('girder CLI against a running server', () => {
 
   test("logs prints the deployment's lines", async () => {
     const depId = g.registry.environment(modelId, 'production')!.currentDeploymentId!;
-    const raw = ok(await cli(['logs', 'custom-echo', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const raw = ok(await cli(['logs', 'custom-echo', '--json']))
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(raw.length > 0);
     assert.ok(raw.every((l: { deployment_id: string }) => l.deployment_id === depId));
-    const lines = ok(await cli(['logs', modelId, '--deployment', depId, '--limit', '5'])).stdout.trim().split('\n');
+    const lines = ok(await cli(['logs', modelId, '--deployment', depId, '--limit', '5']))
+      .stdout.trim()
+      .split('\n');
     assert.ok(lines.length > 0 && lines.length <= 5);
     assert.equal(lines.at(-1), `${raw.at(-1).ts} ${raw.at(-1).replica_id} ${raw.at(-1).msg}`);
   });

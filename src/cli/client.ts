@@ -38,7 +38,9 @@ export function resolveServer(opts: { url?: string; apiKey?: string }): Server {
     try {
       key = readFileSync(file, 'utf8').trim();
     } catch {
-      throw new Error(`No API key: pass --api-key, set GIRDER_API_KEY, or run where \`girder serve\` keeps its data (${file} is missing).`);
+      throw new Error(
+        `No API key: pass --api-key, set GIRDER_API_KEY, or run where \`girder serve\` keeps its data (${file} is missing).`,
+      );
     }
   }
   return { url, key };
@@ -53,7 +55,9 @@ export async function errorOf(res: Response): Promise<ApiError> {
       const detail = typeof body.detail === 'string' && body.detail ? `\n${body.detail}` : '';
       return new ApiError(res.status, `${body.error} (${body.error_code})${detail}`, body.error_code);
     }
-  } catch { /* not an ErrorResponse: show the raw answer below */ }
+  } catch {
+    /* not an ErrorResponse: show the raw answer below */
+  }
   return new ApiError(res.status, `HTTP ${res.status} ${res.statusText}${text ? `\n${text.slice(0, 2000)}` : ''}`);
 }
 
@@ -89,8 +93,9 @@ export class Client {
   }
 
   /** A management API call (`path` under /api/v1), answered with parsed JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: commands read the API's JSON answers by field, as documented shapes
   async api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.request('/api/v1' + path, {
+    const res = await this.request(`/api/v1${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -139,7 +144,8 @@ export async function resolveModel(client: Client, ref: string): Promise<string>
   if (byId) return byId.id;
   const byName = models.filter((m) => m.name === ref);
   if (byName.length === 1) return byName[0].id;
-  if (byName.length > 1) throw new Error(`Several models are named "${ref}": use the id (${byName.map((m) => m.id).join(', ')}).`);
+  if (byName.length > 1)
+    throw new Error(`Several models are named "${ref}": use the id (${byName.map((m) => m.id).join(', ')}).`);
   throw new Error(`No model "${ref}". List them with \`girder models\`.`);
 }
 
@@ -147,7 +153,10 @@ export async function resolveModel(client: Client, ref: string): Promise<string>
 export async function resolveDeployment(client: Client, modelId: string, ref: string): Promise<string> {
   if (ref === 'production' || ref === 'development') return ref;
   try {
-    const { deployments } = await client.api<{ deployments: { id: string; name: string }[] }>('GET', `/models/${modelId}/deployments`);
+    const { deployments } = await client.api<{ deployments: { id: string; name: string }[] }>(
+      'GET',
+      `/models/${modelId}/deployments`,
+    );
     return deployments.find((d) => d.id === ref || d.name === ref)?.id ?? ref;
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) return ref; // an invoke key: take it as an id

@@ -6,12 +6,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `girder ARGS…` against `url` with `key`, feeding `stdin`; resolves when it exits. */
 export function runCli(url: string, key: string, args: string[], stdin = ''): Promise<Run> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
-    cwd: ROOT, env: { ...process.env, GIRDER_URL: url, GIRDER_API_KEY: key },
+    cwd: ROOT,
+    env: { ...process.env, GIRDER_URL: url, GIRDER_API_KEY: key },
   });
   child.stdin.end(stdin);
   let stdout = '';

@@ -60,9 +60,15 @@ export class KeyRing {
   }
 
   /** Creates a new random key; the plain key is returned once and never again. */
-  async create(opts: { type: ApiKeyType; name?: string | null; modelIds?: string[] | null }): Promise<{ key: string; record: ApiKeyRecord }> {
-    if (!KEY_TYPES.includes(opts.type)) throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${KEY_TYPES.join(', ')}.`);
-    if (opts.name != null && !NAME_RE.test(opts.name)) throw badRequest(`Invalid key name "${opts.name}".`, 'Use lowercase letters, digits and hyphens.');
+  async create(opts: {
+    type: ApiKeyType;
+    name?: string | null;
+    modelIds?: string[] | null;
+  }): Promise<{ key: string; record: ApiKeyRecord }> {
+    if (!KEY_TYPES.includes(opts.type))
+      throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${KEY_TYPES.join(', ')}.`);
+    if (opts.name != null && !NAME_RE.test(opts.name))
+      throw badRequest(`Invalid key name "${opts.name}".`, 'Use lowercase letters, digits and hyphens.');
     const modelIds = opts.modelIds?.length ? opts.modelIds : null;
     if (modelIds && opts.type !== 'WORKSPACE_INVOKE' && opts.type !== 'WORKSPACE_EXPORT_METRICS') {
       throw badRequest('model_ids may only be set on WORKSPACE_INVOKE and WORKSPACE_EXPORT_METRICS keys.');
@@ -75,14 +81,22 @@ export class KeyRing {
   }
 
   /** Stores a given key (e.g. GIRDER_API_KEY); a no-op when that exact key is already known. */
-  async register(key: string, opts: { type: ApiKeyType; name: string | null; modelIds?: string[] | null }): Promise<ApiKeyRecord> {
+  async register(
+    key: string,
+    opts: { type: ApiKeyType; name: string | null; modelIds?: string[] | null },
+  ): Promise<ApiKeyRecord> {
     const known = this.verify(key);
     if (known) return known;
     const prefix = keyPrefix(key);
     if (this.#byPrefix.has(prefix)) throw badRequest(`Another key already uses the prefix "${prefix}".`);
     const digest = sha256(key);
     const record: ApiKeyRecord = {
-      prefix, hash: digest.toString('hex'), name: opts.name, type: opts.type, modelIds: opts.modelIds ?? null, createdAt: new Date().toISOString(),
+      prefix,
+      hash: digest.toString('hex'),
+      name: opts.name,
+      type: opts.type,
+      modelIds: opts.modelIds ?? null,
+      createdAt: new Date().toISOString(),
     };
     await this.#store.insertApiKey(record);
     this.#byPrefix.set(prefix, { record, digest });

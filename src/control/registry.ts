@@ -3,8 +3,12 @@ import { GirderError, badRequest, notFound } from '../errors.ts';
 import { newDeploymentId, newModelId } from '../ids.ts';
 import type { Store } from '../store/store.ts';
 import {
-  DEFAULT_AUTOSCALING, DEFAULT_PROMOTION,
-  type AutoscalingSettings, type DeploymentRecord, type EnvironmentRecord, type ModelRecord,
+  DEFAULT_AUTOSCALING,
+  DEFAULT_PROMOTION,
+  type AutoscalingSettings,
+  type DeploymentRecord,
+  type EnvironmentRecord,
+  type ModelRecord,
 } from './types.ts';
 
 /** What a request names: `production`, `development`, `environments/{name}` or `deployment/{id}`. */
@@ -111,7 +115,11 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       return this.resolve(modelId, { kind: idOrAlias }, { allowInactive: true });
     }
     const d = this.deployments.get(idOrAlias);
-    if (!d || d.modelId !== modelId) throw notFound(`Deployment ${idOrAlias} of model ${modelId} was not found.`, 'List deployments with `girder deployments MODEL`.');
+    if (!d || d.modelId !== modelId)
+      throw notFound(
+        `Deployment ${idOrAlias} of model ${modelId} was not found.`,
+        'List deployments with `girder deployments MODEL`.',
+      );
     return d;
   }
 
@@ -121,30 +129,51 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
    */
   resolve(modelId: string, target: TargetRef, opts: { allowInactive?: boolean } = {}): DeploymentRecord {
     const model = this.models.get(modelId);
-    if (!model) throw notFound(`Model ${modelId} was not found.`, 'Check the model id in the URL; `girder models` lists them.');
+    if (!model)
+      throw notFound(`Model ${modelId} was not found.`, 'Check the model id in the URL; `girder models` lists them.');
     let deployment: DeploymentRecord | undefined;
     switch (target.kind) {
       case 'production':
       case 'environment': {
         const name = target.kind === 'production' ? 'production' : target.name;
         const env = this.#environments.get(`${modelId}/${name}`);
-        if (!env) throw notFound(`Model ${model.name} (${modelId}) has no environment "${name}".`, `Create it with \`girder push DIR --environment ${name}\`.`);
+        if (!env)
+          throw notFound(
+            `Model ${model.name} (${modelId}) has no environment "${name}".`,
+            `Create it with \`girder push DIR --environment ${name}\`.`,
+          );
         deployment = env.currentDeploymentId ? this.deployments.get(env.currentDeploymentId) : undefined;
-        if (!deployment) throw notFound(`Environment "${name}" of model ${model.name} (${modelId}) has no deployment.`, 'Promote a deployment to it with `girder promote`.');
+        if (!deployment)
+          throw notFound(
+            `Environment "${name}" of model ${model.name} (${modelId}) has no deployment.`,
+            'Promote a deployment to it with `girder promote`.',
+          );
         break;
       }
       case 'development':
         deployment = this.developmentOf(modelId);
-        if (!deployment) throw notFound(`Model ${model.name} (${modelId}) has no development deployment.`, 'Create one with `girder push DIR --watch`.');
+        if (!deployment)
+          throw notFound(
+            `Model ${model.name} (${modelId}) has no development deployment.`,
+            'Create one with `girder push DIR --watch`.',
+          );
         break;
       case 'deployment':
         deployment = this.deployments.get(target.id);
-        if (!deployment || deployment.modelId !== modelId) throw notFound(`Deployment ${target.id} of model ${modelId} was not found.`, 'List deployments with `girder deployments MODEL`.');
+        if (!deployment || deployment.modelId !== modelId)
+          throw notFound(
+            `Deployment ${target.id} of model ${modelId} was not found.`,
+            'List deployments with `girder deployments MODEL`.',
+          );
         break;
     }
     if (!deployment.active && !opts.allowInactive) {
-      throw new GirderError('model_unavailable', `Deployment ${deployment.name} (${deployment.id}) of model ${model.name} is deactivated.`,
-        `Activate it with POST /api/v1/models/${modelId}/deployments/${deployment.id}/activate.`, 404);
+      throw new GirderError(
+        'model_unavailable',
+        `Deployment ${deployment.name} (${deployment.id}) of model ${model.name} is deactivated.`,
+        `Activate it with POST /api/v1/models/${modelId}/deployments/${deployment.id}/activate.`,
+        404,
+      );
     }
     return deployment;
   }
@@ -156,7 +185,10 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
    */
   async addDeployment(input: NewDeployment): Promise<PushResult> {
     if (input.environment !== undefined && !ENV_NAME_RE.test(input.environment)) {
-      throw badRequest(`Invalid environment name "${input.environment}".`, 'Use lowercase letters, digits and hyphens.');
+      throw badRequest(
+        `Invalid environment name "${input.environment}".`,
+        'Use lowercase letters, digits and hyphens.',
+      );
     }
     let model = this.modelByName(input.modelName);
     if (!model) {
@@ -169,8 +201,16 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
     const seq = await this.#store.nextDeploymentSeq(model.id);
     model.deploymentSeq = seq;
     const deployment: DeploymentRecord = {
-      id: newDeploymentId(), modelId: model.id, name: `deployment-${seq}`, createdAt: now(), isDevelopment: false,
-      active: true, dir: input.dir, config: input.config, autoscaling: { ...DEFAULT_AUTOSCALING }, labels: input.labels ?? null,
+      id: newDeploymentId(),
+      modelId: model.id,
+      name: `deployment-${seq}`,
+      createdAt: now(),
+      isDevelopment: false,
+      active: true,
+      dir: input.dir,
+      config: input.config,
+      autoscaling: { ...DEFAULT_AUTOSCALING },
+      labels: input.labels ?? null,
     };
     await this.#store.insertDeployment(deployment);
     this.deployments.set(deployment.id, deployment);
@@ -178,7 +218,8 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
 
     const production = this.environment(model.id, 'production');
     if (input.environment) await this.promote(model.id, deployment.id, input.environment, { create: true });
-    else if (input.promote || !production?.currentDeploymentId) await this.promote(model.id, deployment.id, 'production', { create: true });
+    else if (input.promote || !production?.currentDeploymentId)
+      await this.promote(model.id, deployment.id, 'production', { create: true });
     return { model, deployment, replacedDir: null };
   }
 
@@ -193,8 +234,16 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       return { model, deployment: existing, replacedDir };
     }
     const deployment: DeploymentRecord = {
-      id: newDeploymentId(), modelId: model.id, name: 'development', createdAt: now(), isDevelopment: true, active: true,
-      dir: input.dir, config: input.config, autoscaling: { ...DEFAULT_AUTOSCALING, max_replica: 1 }, labels: input.labels ?? null,
+      id: newDeploymentId(),
+      modelId: model.id,
+      name: 'development',
+      createdAt: now(),
+      isDevelopment: true,
+      active: true,
+      dir: input.dir,
+      config: input.config,
+      autoscaling: { ...DEFAULT_AUTOSCALING, max_replica: 1 },
+      labels: input.labels ?? null,
     };
     await this.#store.insertDeployment(deployment);
     this.deployments.set(deployment.id, deployment);
@@ -207,21 +256,32 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
    * already serves another environment, is first copied into a new published deployment (new id,
    * same immutable snapshot). Returns the deployment now serving the environment.
    */
-  async promote(modelId: string, deploymentId: string, envName: string, opts: { create?: boolean } = {}): Promise<DeploymentRecord> {
+  async promote(
+    modelId: string,
+    deploymentId: string,
+    envName: string,
+    opts: { create?: boolean } = {},
+  ): Promise<DeploymentRecord> {
     let deployment = this.deploymentOf(modelId, deploymentId);
     let env = this.environment(modelId, envName);
     if (!env) {
-      if (!opts.create) throw notFound(`Model ${modelId} has no environment "${envName}".`, 'Create it first with POST /api/v1/models/{id}/environments.');
+      if (!opts.create)
+        throw notFound(
+          `Model ${modelId} has no environment "${envName}".`,
+          'Create it first with POST /api/v1/models/{id}/environments.',
+        );
       env = await this.createEnvironment(modelId, envName);
     }
     const serving = this.environmentOf(deployment);
-    if (deployment.isDevelopment || (serving && serving.name !== envName)) deployment = await this.#copyAsPublished(deployment);
+    if (deployment.isDevelopment || (serving && serving.name !== envName))
+      deployment = await this.#copyAsPublished(deployment);
     if (!deployment.active) await this.setActive(deployment.id, true);
     const previous = env.currentDeploymentId ? this.deployments.get(env.currentDeploymentId) : undefined;
     env.currentDeploymentId = deployment.id;
     await this.#store.putEnvironment(env);
     this.emit('change', { type: 'deployment-changed', deployment });
-    if (previous && previous.id !== deployment.id) this.emit('change', { type: 'deployment-changed', deployment: previous });
+    if (previous && previous.id !== deployment.id)
+      this.emit('change', { type: 'deployment-changed', deployment: previous });
     return deployment;
   }
 
@@ -229,7 +289,12 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
     const model = this.model(source.modelId);
     model.deploymentSeq = await this.#store.nextDeploymentSeq(model.id);
     const copy: DeploymentRecord = {
-      ...source, id: newDeploymentId(), name: `deployment-${model.deploymentSeq}`, createdAt: now(), isDevelopment: false, active: true,
+      ...source,
+      id: newDeploymentId(),
+      name: `deployment-${model.deploymentSeq}`,
+      createdAt: now(),
+      isDevelopment: false,
+      active: true,
       autoscaling: { ...DEFAULT_AUTOSCALING },
     };
     await this.#store.insertDeployment(copy);
@@ -238,13 +303,25 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
     return copy;
   }
 
-  async createEnvironment(modelId: string, name: string, autoscaling?: Partial<AutoscalingSettings>): Promise<EnvironmentRecord> {
+  async createEnvironment(
+    modelId: string,
+    name: string,
+    autoscaling?: Partial<AutoscalingSettings>,
+  ): Promise<EnvironmentRecord> {
     this.model(modelId);
-    if (!ENV_NAME_RE.test(name)) throw badRequest(`Invalid environment name "${name}".`, 'Use lowercase letters, digits and hyphens (at most 63).');
+    if (!ENV_NAME_RE.test(name))
+      throw badRequest(
+        `Invalid environment name "${name}".`,
+        'Use lowercase letters, digits and hyphens (at most 63).',
+      );
     if (this.environment(modelId, name)) throw badRequest(`Environment "${name}" already exists on model ${modelId}.`);
     const env: EnvironmentRecord = {
-      modelId, name, createdAt: now(), currentDeploymentId: null,
-      autoscaling: { ...DEFAULT_AUTOSCALING, ...autoscaling }, promotion: { ...DEFAULT_PROMOTION },
+      modelId,
+      name,
+      createdAt: now(),
+      currentDeploymentId: null,
+      autoscaling: { ...DEFAULT_AUTOSCALING, ...autoscaling },
+      promotion: { ...DEFAULT_PROMOTION },
     };
     await this.#store.putEnvironment(env);
     this.#environments.set(`${modelId}/${name}`, env);
@@ -275,8 +352,16 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
   async deleteDeployment(modelId: string, deploymentId: string): Promise<DeploymentRecord> {
     const deployment = this.deploymentOf(modelId, deploymentId);
     const env = this.environmentOf(deployment);
-    if (env) throw badRequest(`Deployment ${deployment.id} serves environment "${env.name}" and cannot be deleted.`, 'Promote another deployment to that environment first.');
-    if (this.deploymentsOf(modelId).length === 1) throw badRequest(`Deployment ${deployment.id} is the only deployment of model ${modelId}.`, 'Delete the model instead.');
+    if (env)
+      throw badRequest(
+        `Deployment ${deployment.id} serves environment "${env.name}" and cannot be deleted.`,
+        'Promote another deployment to that environment first.',
+      );
+    if (this.deploymentsOf(modelId).length === 1)
+      throw badRequest(
+        `Deployment ${deployment.id} is the only deployment of model ${modelId}.`,
+        'Delete the model instead.',
+      );
     await this.#store.deleteDeployment(deployment.id);
     this.deployments.delete(deployment.id);
     this.emit('change', { type: 'deployment-removed', deployment });

@@ -36,14 +36,16 @@ export class Secrets {
   }
 
   async put(name: string, value: string): Promise<SecretRecord> {
-    if (!NAME_RE.test(name)) throw badRequest(`Invalid secret name "${name}".`, 'Use letters, digits, "_", "-" and "." (at most 128).');
+    if (!NAME_RE.test(name))
+      throw badRequest(`Invalid secret name "${name}".`, 'Use letters, digits, "_", "-" and "." (at most 128).');
     const record = await this.#store.putSecret(name, value, new Date().toISOString());
     this.#byName.set(name, record);
     return record;
   }
 
   async delete(name: string): Promise<void> {
-    if (!(await this.#store.deleteSecret(name))) throw notFound(`No secret named "${name}".`, 'List secrets with `girder secrets list`.');
+    if (!(await this.#store.deleteSecret(name)))
+      throw notFound(`No secret named "${name}".`, 'List secrets with `girder secrets list`.');
     this.#byName.delete(name);
   }
 }

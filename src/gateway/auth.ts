@@ -10,22 +10,38 @@ import type { InboundRequest } from './exchange.ts';
 export function authenticate(req: Pick<InboundRequest, 'headers'>, keys: KeyRing): ApiKeyRecord {
   const header = req.headers.authorization;
   if (!header) {
-    throw new GirderError('unauthorized', 'Missing API key.', 'Send the header `Authorization: Api-Key <key>` (or `Bearer <key>`).');
+    throw new GirderError(
+      'unauthorized',
+      'Missing API key.',
+      'Send the header `Authorization: Api-Key <key>` (or `Bearer <key>`).',
+    );
   }
   const space = header.indexOf(' ');
   const scheme = space < 0 ? '' : header.slice(0, space).toLowerCase();
   if (scheme !== 'api-key' && scheme !== 'bearer') {
-    throw new GirderError('unauthorized', 'Unsupported Authorization scheme.', 'Use `Authorization: Api-Key <key>` or `Authorization: Bearer <key>`.');
+    throw new GirderError(
+      'unauthorized',
+      'Unsupported Authorization scheme.',
+      'Use `Authorization: Api-Key <key>` or `Authorization: Bearer <key>`.',
+    );
   }
   const record = keys.verify(header.slice(space + 1).trim());
-  if (!record) throw new GirderError('unauthorized', 'Invalid API key.', 'Check the key, or create one with `girder keys create`.');
+  if (!record)
+    throw new GirderError(
+      'unauthorized',
+      'Invalid API key.',
+      'Check the key, or create one with `girder keys create`.',
+    );
   return record;
 }
 
 /** 403 unless the key may call this model. */
 export function requireInvoke(key: ApiKeyRecord, modelId: string): void {
   if (!canInvoke(key, modelId)) {
-    throw forbidden(`This API key may not call model ${modelId}.`, 'Use a key scoped to this model, or a WORKSPACE_MANAGE_ALL key.');
+    throw forbidden(
+      `This API key may not call model ${modelId}.`,
+      'Use a key scoped to this model, or a WORKSPACE_MANAGE_ALL key.',
+    );
   }
 }
 

@@ -36,7 +36,17 @@ export interface ProxyCall {
 }
 
 /** Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 /**
  * The headers a replica gets (decision 12): content-type, accept, content-length, traceparent and
@@ -48,8 +58,13 @@ function upstreamHeaders(req: InboundRequest, requestId: string): string[] {
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === 'content-type' || name === 'accept' || name === 'content-length' || name === 'traceparent'
-      || (name.startsWith('x-baseten-') && name !== 'x-baseten-request-id')) {
+    if (
+      name === 'content-type' ||
+      name === 'accept' ||
+      name === 'content-length' ||
+      name === 'traceparent' ||
+      (name.startsWith('x-baseten-') && name !== 'x-baseten-request-id')
+    ) {
       out.push(name, raw[i + 1]);
     }
   }
@@ -77,8 +92,11 @@ function limited(req: IncomingMessage, max: number): Transform {
 }
 
 export function payloadTooLarge(size: number, max: number): GirderError {
-  return new GirderError('payload_too_large', `payload size of ${size} bytes exceeds maximum size of ${max} bytes`,
-    'Send a smaller body, or raise the limit with `girder serve --max-body-bytes`.');
+  return new GirderError(
+    'payload_too_large',
+    `payload size of ${size} bytes exceeds maximum size of ${max} bytes`,
+    'Send a smaller body, or raise the limit with `girder serve --max-body-bytes`.',
+  );
 }
 
 /** The model's error message from a replica's error body: `{"error": ...}` (Truss) or the raw text. */
@@ -88,7 +106,9 @@ export function modelErrorMessage(body: string): string {
     const e = parsed?.error ?? parsed?.detail ?? parsed?.message;
     if (typeof e === 'string') return e;
     if (e !== undefined) return JSON.stringify(e);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return body.trim() || 'The model returned an error without a message.';
 }
 
@@ -181,7 +201,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   };
 
   #armDeadline(): void {
-    this.#timer ??= setTimeout(() => this.#abort(new AbortReason(TIMEOUT)), Math.max(0, this.#call.deadline - Date.now()));
+    this.#timer ??= setTimeout(
+      () => this.#abort(new AbortReason(TIMEOUT)),
+      Math.max(0, this.#call.deadline - Date.now()),
+    );
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -209,8 +232,14 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#errorBody) {
       const text = Buffer.concat(this.#errorBody).toString('utf8').slice(0, 65_536);
       const status = this.#status;
-      this.#call.onEnd(new GirderError('application_error', modelErrorMessage(text),
-        `The model answered HTTP ${status}. ${this.#call.logsHint()}`, status < 400 ? 500 : status));
+      this.#call.onEnd(
+        new GirderError(
+          'application_error',
+          modelErrorMessage(text),
+          `The model answered HTTP ${status}. ${this.#call.logsHint()}`,
+          status < 400 ? 500 : status,
+        ),
+      );
       return;
     }
     const held = this.#held;
@@ -241,19 +270,34 @@ export function proxy(call: ProxyCall): void {
   const send = (body: IncomingMessage | Transform | Buffer | null): void => {
     const handler = new ProxyHandler(call, body !== null && !Buffer.isBuffer(body));
     try {
-      call.replica.pool!.dispatch({
-        path: call.path, method: call.method as Dispatcher.HttpMethod, headers: upstreamHeaders(req, call.requestId), body,
-        // The deadline until the answer's head: undici's own coarse timers cost less than one of ours
-        // per request, and a whole small answer never needs another.
-        headersTimeout: Math.max(1, call.deadline - Date.now()), bodyTimeout: call.bodyTimeoutMs,
-      }, handler);
+      call.replica.pool!.dispatch(
+        {
+          path: call.path,
+          method: call.method as Dispatcher.HttpMethod,
+          headers: upstreamHeaders(req, call.requestId),
+          body,
+          // The deadline until the answer's head: undici's own coarse timers cost less than one of ours
+          // per request, and a whole small answer never needs another.
+          headersTimeout: Math.max(1, call.deadline - Date.now()),
+          bodyTimeout: call.bodyTimeoutMs,
+        },
+        handler,
+      );
     } catch (err) {
       // undici reports its failures to the handler; this is for a replica torn down under us.
       handler.onResponseError(undefined, err as Error);
     }
   };
-  if (req instanceof FastRequest) return send(req.body.length === 0 ? null : req.body);
-  if (!hasBody(req)) return send(null);
+  if (req instanceof FastRequest) send(req.body.length === 0 ? null : req.body);
+  else if (!hasBody(req)) send(null);
+  else readOrStream(req, call, send);
+}
+
+function readOrStream(
+  req: IncomingMessage,
+  call: ProxyCall,
+  send: (body: IncomingMessage | Transform | Buffer | null) => void,
+): void {
   const length = Number(req.headers['content-length'] ?? NaN);
   // A small body is read first, so that undici sends head and body in one write; larger ones stream.
   if (length <= SMALL_BODY) readSmall(req, send, call.onEnd);
@@ -277,10 +321,12 @@ function readSmall(req: IncomingMessage, then: (body: Buffer) => void, onFail: (
     else (rest ??= [first]).push(c);
   });
   // Each of these fires at most once: `on` spares the wrapper `once` would allocate.
-  req.on('end', () => then(rest ? Buffer.concat(rest) : first ?? Buffer.alloc(0)));
+  req.on('end', () => then(rest ? Buffer.concat(rest) : (first ?? Buffer.alloc(0))));
   req.on('error', fail);
   // Does nothing if the body was complete: 'end' came first.
-  req.on('close', () => { if (!req.complete) fail(new AbortReason(CLIENT_GONE)); });
+  req.on('close', () => {
+    if (!req.complete) fail(new AbortReason(CLIENT_GONE));
+  });
 }
 
 function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
@@ -288,17 +334,30 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
   if (err instanceof AbortReason) {
     if (err.why === CLIENT_GONE) return err;
     if (call.res.headersSent) call.res.destroy();
-    return new GirderError('timeout', 'The model did not answer before the predict timeout.', 'Raise runtime.predict_timeout_seconds in config.yaml or `girder serve --predict-timeout`.');
+    return new GirderError(
+      'timeout',
+      'The model did not answer before the predict timeout.',
+      'Raise runtime.predict_timeout_seconds in config.yaml or `girder serve --predict-timeout`.',
+    );
   }
   const code = (err as { code?: string }).code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return mapUpstreamError(new AbortReason(TIMEOUT), call);
   if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return new GirderError('timeout', 'The model stopped sending its response.', 'Raise runtime.streaming_read_timeout in config.yaml.');
+    return new GirderError(
+      'timeout',
+      'The model stopped sending its response.',
+      'Raise runtime.streaming_read_timeout in config.yaml.',
+    );
   }
   const r = call.replica;
   r.suspect();
   const died = r.state === 'exited' || r.state === 'stopping';
-  return new GirderError('model_unavailable',
-    died ? `The replica serving this request stopped (${r.exitInfo || 'stopped'}).` : `Lost the connection to the replica: ${(err as Error).message}.`,
-    call.logsHint(), 502);
+  return new GirderError(
+    'model_unavailable',
+    died
+      ? `The replica serving this request stopped (${r.exitInfo || 'stopped'}).`
+      : `Lost the connection to the replica: ${(err as Error).message}.`,
+    call.logsHint(),
+    502,
+  );
 }

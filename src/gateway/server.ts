@@ -15,7 +15,13 @@ import { parseRoute, type Route } from './target.ts';
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 60_000;
 
-function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Route, requestId: string): Promise<void> | void {
+function dispatch(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  requestId: string,
+): Promise<void> | void {
   switch (route.surface) {
     case 'inference':
       return handleInference(app, req, res, route, requestId);
@@ -27,7 +33,11 @@ function dispatch(app: App, req: IncomingMessage, res: ServerResponse, route: Ro
       return handleAsyncRequest(app, req, res, route, requestId);
     case 'openai':
     case 'metrics':
-      throw new GirderError('model_does_not_exist', `No route for ${req.url}.`, 'This surface is not available in this Girder yet.');
+      throw new GirderError(
+        'model_does_not_exist',
+        `No route for ${req.url}.`,
+        'This surface is not available in this Girder yet.',
+      );
   }
 }
 
@@ -59,16 +69,27 @@ function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
  * (http1/); the rest is served by node:http.
  */
 export function createGatewayServer(app: App): FrontDoor {
-  const http = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
-    const requestId = newRequestId();
-    try {
-      const done = dispatch(app, req, res, parseRoute(req.headers.host, req.url ?? '/', app.options.domain), requestId);
-      if (done) done.catch((err: unknown) => failRequest(res, err, requestId));
-    } catch (err) {
-      failRequest(res, err, requestId);
-    }
-  });
+  const http = createServer(
+    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS },
+    (req, res) => {
+      const requestId = newRequestId();
+      try {
+        const done = dispatch(
+          app,
+          req,
+          res,
+          parseRoute(req.headers.host, req.url ?? '/', app.options.domain),
+          requestId,
+        );
+        if (done) done.catch((err: unknown) => failRequest(res, err, requestId));
+      } catch (err) {
+        failRequest(res, err, requestId);
+      }
+    },
+  );
   return new FrontDoor(http, (req, res) => serveFast(app, req, res), {
-    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS, maxBody: Math.min(SMALL_BODY, app.options.maxBodyBytes),
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    maxBody: Math.min(SMALL_BODY, app.options.maxBodyBytes),
   });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GirderError } from '../errors.ts';
+import type { GirderError } from '../errors.ts';
 import { parseRoute } from './target.ts';
 
 const D = 'girder.test';
@@ -8,10 +8,23 @@ const ID = 'abcd1234';
 
 test('path-routed host forms name every target', () => {
   const host = `model-${ID}.${D}`;
-  assert.deepEqual(parseRoute(host, '/production/predict', D), { surface: 'inference', kind: 'model', id: ID, target: { kind: 'production' }, action: 'predict', rest: '' });
+  assert.deepEqual(parseRoute(host, '/production/predict', D), {
+    surface: 'inference',
+    kind: 'model',
+    id: ID,
+    target: { kind: 'production' },
+    action: 'predict',
+    rest: '',
+  });
   assert.deepEqual(parseRoute(host, '/development/predict', D).surface, 'inference');
-  assert.deepEqual((parseRoute(host, '/environments/staging/predict', D) as any).target, { kind: 'environment', name: 'staging' });
-  assert.deepEqual((parseRoute(host + ':8080', '/deployment/q1w2e3r/wake', D) as any).target, { kind: 'deployment', id: 'q1w2e3r' });
+  assert.deepEqual((parseRoute(host, '/environments/staging/predict', D) as any).target, {
+    kind: 'environment',
+    name: 'staging',
+  });
+  assert.deepEqual((parseRoute(`${host}:8080`, '/deployment/q1w2e3r/wake', D) as any).target, {
+    kind: 'deployment',
+    id: 'q1w2e3r',
+  });
 });
 
 test('the host form also works as the first path segment on a plain host', () => {
@@ -25,11 +38,17 @@ test('the host form also works as the first path segment on a plain host', () =>
 test('regional hosts take bare paths and refuse path-based routes with 400', () => {
   const r = parseRoute(`model-${ID}-staging.${D}`, '/predict', D) as any;
   assert.deepEqual(r.target, { kind: 'environment', name: 'staging' });
-  assert.throws(() => parseRoute(`model-${ID}-staging.${D}`, '/production/predict', D), (e: GirderError) => e.status === 400 && e.code === 'client_error');
+  assert.throws(
+    () => parseRoute(`model-${ID}-staging.${D}`, '/production/predict', D),
+    (e: GirderError) => e.status === 400 && e.code === 'client_error',
+  );
 });
 
 test('a bare action on a non-regional host is a client error', () => {
-  assert.throws(() => parseRoute(`model-${ID}.${D}`, '/predict', D), (e: GirderError) => e.status === 400);
+  assert.throws(
+    () => parseRoute(`model-${ID}.${D}`, '/predict', D),
+    (e: GirderError) => e.status === 400,
+  );
 });
 
 test('sync passthrough keeps the rest of the path and the query', () => {
@@ -39,15 +58,32 @@ test('sync passthrough keeps the rest of the path and the query', () => {
 });
 
 test('async_request ids, management and OpenAI surfaces are recognised', () => {
-  assert.deepEqual(parseRoute(`model-${ID}.${D}`, '/async_request/' + 'a'.repeat(32), D), { surface: 'async_request', kind: 'model', id: ID, requestId: 'a'.repeat(32) });
+  assert.deepEqual(parseRoute(`model-${ID}.${D}`, `/async_request/${'a'.repeat(32)}`, D), {
+    surface: 'async_request',
+    kind: 'model',
+    id: ID,
+    requestId: 'a'.repeat(32),
+  });
   assert.deepEqual(parseRoute('localhost:1', '/api/v1/models', D), { surface: 'management', path: '/models' });
   assert.deepEqual(parseRoute(`api.${D}`, '/v1/models', D), { surface: 'management', path: '/models' });
-  assert.deepEqual(parseRoute(`inference.${D}`, '/v1/chat/completions', D), { surface: 'openai', path: '/v1/chat/completions' });
+  assert.deepEqual(parseRoute(`inference.${D}`, '/v1/chat/completions', D), {
+    surface: 'openai',
+    path: '/v1/chat/completions',
+  });
   assert.deepEqual(parseRoute('localhost', '/metrics', D), { surface: 'metrics' });
 });
 
 test('unknown paths and actions are 404', () => {
-  assert.throws(() => parseRoute('localhost', '/nothing', D), (e: GirderError) => e.status === 404);
-  assert.throws(() => parseRoute(`model-${ID}.${D}`, '/production/explode', D), (e: GirderError) => e.status === 404);
-  assert.throws(() => parseRoute(`model-${ID}.${D}`, '/production/predict/extra', D), (e: GirderError) => e.status === 404);
+  assert.throws(
+    () => parseRoute('localhost', '/nothing', D),
+    (e: GirderError) => e.status === 404,
+  );
+  assert.throws(
+    () => parseRoute(`model-${ID}.${D}`, '/production/explode', D),
+    (e: GirderError) => e.status === 404,
+  );
+  assert.throws(
+    () => parseRoute(`model-${ID}.${D}`, '/production/predict/extra', D),
+    (e: GirderError) => e.status === 404,
+  );
 });

@@ -2,11 +2,33 @@ import type { TargetRef } from '../control/registry.ts';
 import { badRequest, notFound } from '../errors.ts';
 
 /** Inference actions a target takes (the last path segment; `sync` takes the rest of the path). */
-export type Action = 'predict' | 'run_remote' | 'async_predict' | 'async_run_remote' | 'async_queue_status' | 'wake' | 'sync';
-const ACTIONS = new Set<string>(['predict', 'run_remote', 'async_predict', 'async_run_remote', 'async_queue_status', 'wake', 'sync']);
+export type Action =
+  | 'predict'
+  | 'run_remote'
+  | 'async_predict'
+  | 'async_run_remote'
+  | 'async_queue_status'
+  | 'wake'
+  | 'sync';
+const ACTIONS = new Set<string>([
+  'predict',
+  'run_remote',
+  'async_predict',
+  'async_run_remote',
+  'async_queue_status',
+  'wake',
+  'sync',
+]);
 
 export type Route =
-  | { surface: 'inference'; kind: 'model' | 'chain'; id: string; target: TargetRef; action: Action; /** `/{route}?query` for sync */ rest: string }
+  | {
+      surface: 'inference';
+      kind: 'model' | 'chain';
+      id: string;
+      target: TargetRef;
+      action: Action /** `/{route}?query` for sync */;
+      rest: string;
+    }
   | { surface: 'async_request'; kind: 'model' | 'chain'; id: string; requestId: string }
   | { surface: 'management'; path: string }
   | { surface: 'openai'; path: string }
@@ -36,9 +58,10 @@ export function parseRoute(hostHeader: string | undefined, url: string, domain: 
   const path = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q);
   const host = stripPort(hostHeader ?? '');
-  if (host.endsWith('.' + domain)) {
+  if (host.endsWith(`.${domain}`)) {
     const sub = host.slice(0, -domain.length - 1);
-    if (sub === 'api') return { surface: 'management', path: path.startsWith('/v1/') || path === '/v1' ? path.slice(3) : path };
+    if (sub === 'api')
+      return { surface: 'management', path: path.startsWith('/v1/') || path === '/v1' ? path.slice(3) : path };
     if (sub === 'inference') return { surface: 'openai', path };
     const m = ENTITY_RE.exec(sub);
     if (m) return entityRoute(m[1] as 'model' | 'chain', m[2], m[3], path, query);
@@ -51,25 +74,43 @@ export function parseRoute(hostHeader: string | undefined, url: string, domain: 
   const first = slash < 0 ? path.slice(1) : path.slice(1, slash);
   const m = ENTITY_RE.exec(first);
   if (m) return entityRoute(m[1] as 'model' | 'chain', m[2], m[3], slash < 0 ? '/' : path.slice(slash), query);
-  throw notFound(`No route for ${path}.`, 'Inference URLs look like /model-{model_id}/production/predict (or host model-{model_id}.{domain}); the management API is under /api/v1.');
+  throw notFound(
+    `No route for ${path}.`,
+    'Inference URLs look like /model-{model_id}/production/predict (or host model-{model_id}.{domain}); the management API is under /api/v1.',
+  );
 }
 
-function entityRoute(kind: 'model' | 'chain', id: string, regionalEnv: string | undefined, path: string, query: string): Route {
+function entityRoute(
+  kind: 'model' | 'chain',
+  id: string,
+  regionalEnv: string | undefined,
+  path: string,
+  query: string,
+): Route {
   const segs = path.split('/');
   // segs[0] is '' (the path starts with '/').
   if (segs[1] === 'async_request' && segs.length === 3 && segs[2]) {
     return { surface: 'async_request', kind, id, requestId: segs[2] };
   }
   if (regionalEnv !== undefined) {
-    if (segs[1] === 'production' || segs[1] === 'development' || segs[1] === 'environments' || segs[1] === 'deployment') {
-      throw badRequest(`Path-based routes (/${segs[1]}/…) are not available on a regional host.`,
-        `The environment "${regionalEnv}" comes from the host name: call the bare path, e.g. /predict.`);
+    if (
+      segs[1] === 'production' ||
+      segs[1] === 'development' ||
+      segs[1] === 'environments' ||
+      segs[1] === 'deployment'
+    ) {
+      throw badRequest(
+        `Path-based routes (/${segs[1]}/…) are not available on a regional host.`,
+        `The environment "${regionalEnv}" comes from the host name: call the bare path, e.g. /predict.`,
+      );
     }
     return actionRoute(kind, id, { kind: 'environment', name: regionalEnv }, segs, 1, query);
   }
   switch (segs[1]) {
-    case 'production': return actionRoute(kind, id, { kind: 'production' }, segs, 2, query);
-    case 'development': return actionRoute(kind, id, { kind: 'development' }, segs, 2, query);
+    case 'production':
+      return actionRoute(kind, id, { kind: 'production' }, segs, 2, query);
+    case 'development':
+      return actionRoute(kind, id, { kind: 'development' }, segs, 2, query);
     case 'environments':
       if (!segs[2]) break;
       return actionRoute(kind, id, { kind: 'environment', name: decodeURIComponent(segs[2]) }, segs, 3, query);
@@ -78,18 +119,34 @@ function entityRoute(kind: 'model' | 'chain', id: string, regionalEnv: string | 
       return actionRoute(kind, id, { kind: 'deployment', id: segs[2] }, segs, 3, query);
   }
   if (ACTIONS.has(segs[1] ?? '')) {
-    throw badRequest(`Bare /${segs[1]} is only served on regional hosts.`, 'Name the target: /production/…, /development/…, /environments/{name}/… or /deployment/{id}/….');
+    throw badRequest(
+      `Bare /${segs[1]} is only served on regional hosts.`,
+      'Name the target: /production/…, /development/…, /environments/{name}/… or /deployment/{id}/….',
+    );
   }
-  throw notFound(`No route for ${path} on ${kind} ${id}.`, 'Use /{production|development|environments/{name}|deployment/{id}}/{predict|async_predict|async_queue_status|wake|sync/…}.');
+  throw notFound(
+    `No route for ${path} on ${kind} ${id}.`,
+    'Use /{production|development|environments/{name}|deployment/{id}}/{predict|async_predict|async_queue_status|wake|sync/…}.',
+  );
 }
 
-function actionRoute(kind: 'model' | 'chain', id: string, target: TargetRef, segs: string[], at: number, query: string): Route {
+function actionRoute(
+  kind: 'model' | 'chain',
+  id: string,
+  target: TargetRef,
+  segs: string[],
+  at: number,
+  query: string,
+): Route {
   const action = segs[at];
   if (action === 'sync') {
-    return { surface: 'inference', kind, id, target, action, rest: '/' + segs.slice(at + 1).join('/') + query };
+    return { surface: 'inference', kind, id, target, action, rest: `/${segs.slice(at + 1).join('/')}${query}` };
   }
   if (action !== undefined && ACTIONS.has(action) && segs.length === at + 1) {
     return { surface: 'inference', kind, id, target, action: action as Action, rest: '' };
   }
-  throw notFound(`Unknown action "${segs.slice(at).join('/')}".`, 'Actions: predict, async_predict, async_queue_status, wake, sync/{route}.');
+  throw notFound(
+    `Unknown action "${segs.slice(at).join('/')}".`,
+    'Actions: predict, async_predict, async_queue_status, wake, sync/{route}.',
+  );
 }

@@ -8,7 +8,10 @@ const head = (id: string, priority: number, seq: number) => ({ id, priority, seq
 test('lower priority values run first, arrival order within a priority', () => {
   const b = new Backlog();
   for (const h of [head('a', 2, 1), head('b', 0, 2), head('c', 1, 3), head('d', 0, 4)]) b.add(h);
-  assert.deepEqual([b.shift(), b.shift(), b.shift(), b.shift(), b.shift()].map((h) => h?.id), ['b', 'd', 'c', 'a', undefined]);
+  assert.deepEqual(
+    [b.shift(), b.shift(), b.shift(), b.shift(), b.shift()].map((h) => h?.id),
+    ['b', 'd', 'c', 'a', undefined],
+  );
 });
 
 test('a retried request goes back to its arrival position', () => {
@@ -26,6 +29,9 @@ test('remove and removeWhere take requests out', () => {
   b.add(head('z', 2, 3));
   assert.equal(b.remove(x), true);
   assert.equal(b.remove(x), false);
-  assert.deepEqual(b.removeWhere((h) => h.id === 'z').map((h) => h.id), ['z']);
+  assert.deepEqual(
+    b.removeWhere((h) => h.id === 'z').map((h) => h.id),
+    ['z'],
+  );
   assert.equal(b.size, 1);
 });

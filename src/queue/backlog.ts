@@ -48,7 +48,9 @@ export class Backlog {
     for (let p = 0; p < this.#levels.length; p++) {
       const level = this.#levels[p];
       if (!level.some(expired)) continue;
-      this.#levels[p] = level.filter((h) => (expired(h) ? (out.push(h), false) : true));
+      const kept: AsyncRequestHead[] = [];
+      for (const h of level) (expired(h) ? out : kept).push(h);
+      this.#levels[p] = kept;
     }
     return out;
   }

@@ -2,9 +2,7 @@ import { modelErrorMessage } from '../gateway/proxy.ts';
 import type { Replica } from '../runtime/replica.ts';
 import type { AsyncError, AsyncErrorCode } from './types.ts';
 
-export type CallOutcome =
-  | { ok: true; output: unknown }
-  | { ok: false; error: AsyncError; retryable: boolean };
+export type CallOutcome = { ok: true; output: unknown } | { ok: false; error: AsyncError; retryable: boolean };
 
 /** §3.7 of the notes: the async error code of a model's HTTP status, and whether it is retried. */
 export function classify(status: number): { code: AsyncErrorCode; retryable: boolean } {
@@ -21,12 +19,21 @@ export function classify(status: number): { code: AsyncErrorCode; retryable: boo
  * request id as `x-baseten-request-id`). The output is the model's raw answer: parsed JSON when the
  * model answered JSON, else its text.
  */
-export async function callModel(replica: Replica, requestId: string, input: string, timeoutMs: number): Promise<CallOutcome> {
+export async function callModel(
+  replica: Replica,
+  requestId: string,
+  input: string,
+  timeoutMs: number,
+): Promise<CallOutcome> {
   try {
     const res = await replica.pool!.request({
-      path: replica.opts.spec.predictPath, method: 'POST', body: input,
+      path: replica.opts.spec.predictPath,
+      method: 'POST',
+      body: input,
       headers: { 'content-type': 'application/json', 'x-baseten-request-id': requestId },
-      headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -38,12 +45,24 @@ export async function callModel(replica: Replica, requestId: string, input: stri
   } catch (err) {
     const e = err as { name?: string; code?: string; message: string };
     if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-      return { ok: false, retryable: true, error: { code: 'MODEL_PREDICT_TIMEOUT', message: `The model did not answer within ${timeoutMs / 1000} s.` } };
+      return {
+        ok: false,
+        retryable: true,
+        error: { code: 'MODEL_PREDICT_TIMEOUT', message: `The model did not answer within ${timeoutMs / 1000} s.` },
+      };
     }
     if (e instanceof SyntaxError) {
-      return { ok: false, retryable: false, error: { code: 'MODEL_PREDICT_ERROR', message: `The model answered invalid JSON: ${e.message}` } };
+      return {
+        ok: false,
+        retryable: false,
+        error: { code: 'MODEL_PREDICT_ERROR', message: `The model answered invalid JSON: ${e.message}` },
+      };
     }
     replica.suspect();
-    return { ok: false, retryable: true, error: { code: 'MODEL_UNAVAILABLE', message: `Lost the connection to the replica: ${e.message}` } };
+    return {
+      ok: false,
+      retryable: true,
+      error: { code: 'MODEL_UNAVAILABLE', message: `Lost the connection to the replica: ${e.message}` },
+    };
   }
 }

@@ -7,7 +7,7 @@ import type { Supervisor } from '../runtime/supervisor.ts';
 import type { Store } from '../store/store.ts';
 import { Backlog } from './backlog.ts';
 import { Committer } from './committer.ts';
-import { callModel } from './model-call.ts';
+import { type CallOutcome, callModel } from './model-call.ts';
 import type { AsyncError, AsyncRequestHead, AsyncRequestPatch, AsyncStatus } from './types.ts';
 import { checkWebhookUrl } from './webhook-target.ts';
 import type { WebhookSender } from './webhooks.ts';
@@ -60,7 +60,14 @@ export class AsyncQueue {
   #seq = Date.now() * 1000;
   #closing = false;
 
-  constructor(store: Store, registry: Registry, supervisor: Supervisor, webhooks: WebhookSender, logs: LogBook, opts: QueueOptions) {
+  constructor(
+    store: Store,
+    registry: Registry,
+    supervisor: Supervisor,
+    webhooks: WebhookSender,
+    logs: LogBook,
+    opts: QueueOptions,
+  ) {
     this.#store = store;
     this.#logs = logs;
     this.#registry = registry;
@@ -95,7 +102,14 @@ export class AsyncQueue {
       this.#heads.set(h.id, h);
       if (h.status === 'IN_PROGRESS') {
         if (h.attempts >= h.retry.max_attempts) {
-          this.#detach(this.#finish(h, 'FAILED', [{ code: 'INTERNAL_SERVER_ERROR', message: 'Girder stopped during the last attempt.' }], null));
+          this.#detach(
+            this.#finish(
+              h,
+              'FAILED',
+              [{ code: 'INTERNAL_SERVER_ERROR', message: 'Girder stopped during the last attempt.' }],
+              null,
+            ),
+          );
           continue;
         }
         h.status = 'QUEUED';
@@ -108,7 +122,10 @@ export class AsyncQueue {
         this.#detach(this.#deliver(h));
       }
     }
-    this.#timers.push(setInterval(() => this.#expire(), 1000), setInterval(() => void this.#sweep(), 60_000));
+    this.#timers.push(
+      setInterval(() => this.#expire(), 1000),
+      setInterval(() => void this.#sweep(), 60_000),
+    );
     for (const t of this.#timers) t.unref();
   }
 
@@ -118,16 +135,31 @@ export class AsyncQueue {
     if (w.webhookEndpoint) await checkWebhookUrl(w.webhookEndpoint, this.#opts.allowPrivateWebhooks);
     const q = this.#dep(deployment.id);
     if (q.queued + q.inProgress >= this.#opts.maxOutstanding) {
-      throw new GirderError('rate_limited', `Deployment ${deployment.id} already has ${this.#opts.maxOutstanding} outstanding async requests.`,
-        'Wait for some to finish (see async_queue_status), or raise --async-max-outstanding.');
+      throw new GirderError(
+        'rate_limited',
+        `Deployment ${deployment.id} already has ${this.#opts.maxOutstanding} outstanding async requests.`,
+        'Wait for some to finish (see async_queue_status), or raise --async-max-outstanding.',
+      );
     }
     const now = Date.now();
     const head: AsyncRequestHead = {
-      id, modelId: deployment.modelId, deploymentId: deployment.id, priority: w.priority, seq: this.#seq++,
-      webhookEndpoint: w.webhookEndpoint, maxTimeInQueueMs: w.maxTimeInQueueMs, retry: w.retry,
-      keepOutput: w.keepOutput ?? this.#opts.keepOutputs, status: 'QUEUED',
-      webhookStatus: w.webhookEndpoint ? 'PENDING' : 'NO_WEBHOOK_PROVIDED', attempts: 0, notBefore: 0, webhookAttempts: 0,
-      createdAt: now, statusAt: now, errors: [],
+      id,
+      modelId: deployment.modelId,
+      deploymentId: deployment.id,
+      priority: w.priority,
+      seq: this.#seq++,
+      webhookEndpoint: w.webhookEndpoint,
+      maxTimeInQueueMs: w.maxTimeInQueueMs,
+      retry: w.retry,
+      keepOutput: w.keepOutput ?? this.#opts.keepOutputs,
+      status: 'QUEUED',
+      webhookStatus: w.webhookEndpoint ? 'PENDING' : 'NO_WEBHOOK_PROVIDED',
+      attempts: 0,
+      notBefore: 0,
+      webhookAttempts: 0,
+      createdAt: now,
+      statusAt: now,
+      errors: [],
     };
     q.queued++; // counted before the commit, so that concurrent submits cannot overshoot the limit
     try {
@@ -192,8 +224,10 @@ export class AsyncQueue {
     q.inProgress++;
     Object.assign(h, { status: 'IN_PROGRESS', attempts: h.attempts + 1, statusAt: Date.now() });
     // Not awaited: a crash before this lands just runs the request again (at least once).
-    void this.#committer.update({ id: h.id, status: h.status, attempts: h.attempts, statusAt: h.statusAt }).catch(() => {});
-    let outcome;
+    void this.#committer
+      .update({ id: h.id, status: h.status, attempts: h.attempts, statusAt: h.statusAt })
+      .catch(() => {});
+    let outcome: CallOutcome;
     try {
       const record = await this.#store.getAsyncRequest(h.id);
       outcome = await callModel(replica, h.id, record!.input, this.#opts.predictTimeoutMs);
@@ -203,11 +237,23 @@ export class AsyncQueue {
     }
     if (this.#closing) return; // interrupted by shutdown: still IN_PROGRESS on disk, resumed at the next start
     if (outcome.ok) return this.#finish(h, 'SUCCEEDED', [], outcome.output);
-    if (!outcome.retryable || h.attempts >= h.retry.max_attempts) return this.#finish(h, 'FAILED', [outcome.error], null);
+    if (!outcome.retryable || h.attempts >= h.retry.max_attempts)
+      return this.#finish(h, 'FAILED', [outcome.error], null);
     const { initial_delay_ms, max_delay_ms } = h.retry;
     const delay = Math.min(initial_delay_ms * 2 ** (h.attempts - 1), max_delay_ms);
-    Object.assign(h, { status: 'QUEUED', statusAt: Date.now(), notBefore: Date.now() + delay, errors: [outcome.error] });
-    await this.#committer.update({ id: h.id, status: h.status, statusAt: h.statusAt, notBefore: h.notBefore, errors: h.errors });
+    Object.assign(h, {
+      status: 'QUEUED',
+      statusAt: Date.now(),
+      notBefore: Date.now() + delay,
+      errors: [outcome.error],
+    });
+    await this.#committer.update({
+      id: h.id,
+      status: h.status,
+      statusAt: h.statusAt,
+      notBefore: h.notBefore,
+      errors: h.errors,
+    });
     q.queued++;
     this.#enqueue(h);
   }
@@ -234,8 +280,11 @@ export class AsyncQueue {
   async #deliver(h: AsyncRequestHead): Promise<void> {
     const record = await this.#store.getAsyncRequest(h.id);
     const payload = {
-      request_id: h.id, model_id: h.modelId, deployment_id: h.deploymentId,
-      data: record?.output != null ? JSON.parse(record.output) : null, errors: h.errors,
+      request_id: h.id,
+      model_id: h.modelId,
+      deployment_id: h.deploymentId,
+      data: record?.output != null ? JSON.parse(record.output) : null,
+      errors: h.errors,
     };
     const { attempts, retryDelayMs } = this.#webhooks.options;
     let delivered = false;
@@ -245,12 +294,19 @@ export class AsyncQueue {
       const r = await this.#webhooks.attempt(h.webhookEndpoint!, payload);
       h.webhookAttempts++;
       delivered = r.ok;
-      if (!r.ok) this.#logs.note(h.deploymentId, '-', 'warn', `webhook for async request ${h.id} to ${h.webhookEndpoint} failed (attempt ${h.webhookAttempts}): ${r.detail}`);
+      if (!r.ok)
+        this.#logs.note(
+          h.deploymentId,
+          '-',
+          'warn',
+          `webhook for async request ${h.id} to ${h.webhookEndpoint} failed (attempt ${h.webhookAttempts}): ${r.detail}`,
+        );
       if (r.ok || !r.retryable) break;
     } while (h.webhookAttempts < attempts);
     h.webhookStatus = delivered ? 'SUCCEEDED' : 'FAILED';
     const patch: AsyncRequestPatch = { id: h.id, webhookStatus: h.webhookStatus, webhookAttempts: h.webhookAttempts };
-    if (!delivered && h.status === 'SUCCEEDED') Object.assign(patch, { status: (h.status = 'WEBHOOK_FAILED'), statusAt: (h.statusAt = Date.now()) });
+    if (!delivered && h.status === 'SUCCEEDED')
+      Object.assign(patch, { status: (h.status = 'WEBHOOK_FAILED'), statusAt: (h.statusAt = Date.now()) });
     if (!h.keepOutput) patch.output = null;
     await this.#committer.update(patch);
     this.#heads.delete(h.id);
@@ -263,7 +319,19 @@ export class AsyncQueue {
       const expired = q.backlog.removeWhere((h) => h.attempts === 0 && h.createdAt + h.maxTimeInQueueMs <= now);
       for (const h of expired) {
         q.queued--;
-        this.#detach(this.#finish(h, 'EXPIRED', [{ code: 'MODEL_NOT_READY', message: `Not started within max_time_in_queue_seconds (${h.maxTimeInQueueMs / 1000} s).` }], null));
+        this.#detach(
+          this.#finish(
+            h,
+            'EXPIRED',
+            [
+              {
+                code: 'MODEL_NOT_READY',
+                message: `Not started within max_time_in_queue_seconds (${h.maxTimeInQueueMs / 1000} s).`,
+              },
+            ],
+            null,
+          ),
+        );
       }
       if (expired.length && !q.backlog.size) q.waiting?.abort();
     }
@@ -278,7 +346,14 @@ export class AsyncQueue {
     if (!q) return;
     for (let h = q.backlog.shift(); h; h = q.backlog.shift()) {
       q.queued--;
-      this.#detach(this.#finish(h, 'FAILED', [{ code: 'MODEL_DOES_NOT_EXIST', message: `Deployment ${deploymentId} was deleted.` }], null));
+      this.#detach(
+        this.#finish(
+          h,
+          'FAILED',
+          [{ code: 'MODEL_DOES_NOT_EXIST', message: `Deployment ${deploymentId} was deleted.` }],
+          null,
+        ),
+      );
     }
     q.waiting?.abort();
   }
@@ -287,7 +362,12 @@ export class AsyncQueue {
   async cancel(id: string, modelId: string): Promise<{ request_id: string; canceled: boolean; message: string }> {
     const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
     if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
-    if (h.status !== 'QUEUED') return { request_id: id, canceled: false, message: `Request is ${h.status}; only QUEUED requests can be canceled.` };
+    if (h.status !== 'QUEUED')
+      return {
+        request_id: id,
+        canceled: false,
+        message: `Request is ${h.status}; only QUEUED requests can be canceled.`,
+      };
     const q = this.#dep(h.deploymentId);
     q.backlog.remove(h);
     q.queued--;
@@ -301,8 +381,14 @@ export class AsyncQueue {
     const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
     if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
     const body: Record<string, unknown> = {
-      request_id: h.id, model_id: h.modelId, deployment_id: h.deploymentId, status: h.status, webhook_status: h.webhookStatus,
-      created_at: new Date(h.createdAt).toISOString(), status_at: new Date(h.statusAt).toISOString(), errors: h.errors,
+      request_id: h.id,
+      model_id: h.modelId,
+      deployment_id: h.deploymentId,
+      status: h.status,
+      webhook_status: h.webhookStatus,
+      created_at: new Date(h.createdAt).toISOString(),
+      status_at: new Date(h.statusAt).toISOString(),
+      errors: h.errors,
     };
     if (h.keepOutput && (h.status === 'SUCCEEDED' || h.status === 'WEBHOOK_FAILED')) {
       await this.#finishing.get(id)?.catch(() => {});
@@ -315,14 +401,22 @@ export class AsyncQueue {
   async #read(id: string, modelId: string): Promise<AsyncRequestHead> {
     const r = /^[0-9a-f]{32}$/.test(id) ? await this.#store.getAsyncRequest(id) : undefined;
     if (!r || r.modelId !== modelId || r.statusAt + this.#opts.retentionMs < Date.now()) {
-      throw notFound(`Async request ${id} was not found.`, 'Statuses are kept for a limited time after the request finished.');
+      throw notFound(
+        `Async request ${id} was not found.`,
+        'Statuses are kept for a limited time after the request finished.',
+      );
     }
     return r;
   }
 
   queueStatus(deployment: DeploymentRecord): Record<string, unknown> {
     const q = this.#deps.get(deployment.id);
-    return { model_id: deployment.modelId, deployment_id: deployment.id, num_queued_requests: q?.queued ?? 0, num_in_progress_requests: q?.inProgress ?? 0 };
+    return {
+      model_id: deployment.modelId,
+      deployment_id: deployment.id,
+      num_queued_requests: q?.queued ?? 0,
+      num_in_progress_requests: q?.inProgress ?? 0,
+    };
   }
 
   /** Stops dispatching; what is in flight stays on disk as it is and resumes at the next start. */

@@ -3,8 +3,14 @@
 export type AsyncStatus = 'QUEUED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELED' | 'WEBHOOK_FAILED';
 export type WebhookStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED' | 'NO_WEBHOOK_PROVIDED';
 export type AsyncErrorCode =
-  | 'MODEL_PREDICT_ERROR' | 'MODEL_PREDICT_TIMEOUT' | 'MODEL_NOT_READY' | 'MODEL_DOES_NOT_EXIST'
-  | 'MODEL_UNAVAILABLE' | 'MODEL_INVALID_INPUT' | 'ASYNC_REQUEST_NOT_SUPPORTED' | 'INTERNAL_SERVER_ERROR';
+  | 'MODEL_PREDICT_ERROR'
+  | 'MODEL_PREDICT_TIMEOUT'
+  | 'MODEL_NOT_READY'
+  | 'MODEL_DOES_NOT_EXIST'
+  | 'MODEL_UNAVAILABLE'
+  | 'MODEL_INVALID_INPUT'
+  | 'ASYNC_REQUEST_NOT_SUPPORTED'
+  | 'INTERNAL_SERVER_ERROR';
 
 export interface AsyncError {
   code: AsyncErrorCode;
@@ -49,8 +55,12 @@ export interface AsyncRequestRecord extends AsyncRequestHead {
 }
 
 /** Fields that change as a request moves on. */
-export type AsyncRequestPatch = Partial<Pick<AsyncRequestRecord,
-  'status' | 'webhookStatus' | 'attempts' | 'notBefore' | 'webhookAttempts' | 'statusAt' | 'errors' | 'output'>> & { id: string };
+export type AsyncRequestPatch = Partial<
+  Pick<
+    AsyncRequestRecord,
+    'status' | 'webhookStatus' | 'attempts' | 'notBefore' | 'webhookAttempts' | 'statusAt' | 'errors' | 'output'
+  >
+> & { id: string };
 
 export interface WebhookSecretRecord {
   id: string;
@@ -60,4 +70,10 @@ export interface WebhookSecretRecord {
   expiresAt: string | null;
 }
 
-export const TERMINAL: ReadonlySet<AsyncStatus> = new Set(['SUCCEEDED', 'FAILED', 'EXPIRED', 'CANCELED', 'WEBHOOK_FAILED']);
+export const TERMINAL: ReadonlySet<AsyncStatus> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'EXPIRED',
+  'CANCELED',
+  'WEBHOOK_FAILED',
+]);

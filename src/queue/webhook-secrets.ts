@@ -37,11 +37,21 @@ export class WebhookSecrets {
 
   /** Metadata only: values are shown once, at creation. */
   list(now = Date.now()): { id: string; created_at: string; expires_at: string | null; active: boolean }[] {
-    return this.#all.map((s) => ({ id: s.id, created_at: s.createdAt, expires_at: s.expiresAt, active: !s.expiresAt || Date.parse(s.expiresAt) > now }));
+    return this.#all.map((s) => ({
+      id: s.id,
+      created_at: s.createdAt,
+      expires_at: s.expiresAt,
+      active: !s.expiresAt || Date.parse(s.expiresAt) > now,
+    }));
   }
 
   async create(): Promise<WebhookSecretRecord> {
-    const record: WebhookSecretRecord = { id: newDeploymentId(), secret: newWebhookSecret(), createdAt: new Date().toISOString(), expiresAt: null };
+    const record: WebhookSecretRecord = {
+      id: newDeploymentId(),
+      secret: newWebhookSecret(),
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+    };
     await this.#store.insertWebhookSecret(record);
     this.#all.unshift(record);
     return record;

@@ -8,10 +8,27 @@ import { badRequest } from '../errors.ts';
  */
 const PRIVATE = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** Whether an IP address is loopback, private, link-local or otherwise not public. */
 export function isPrivateAddress(address: string): boolean {
@@ -28,22 +45,33 @@ export function isPrivateAddress(address: string): boolean {
  */
 export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promise<void> {
   let url: URL;
-  try { url = new URL(raw); } catch { throw badRequest(`Invalid webhook_endpoint: "${raw}" is not a URL.`); }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badRequest(`Invalid webhook_endpoint: the scheme must be https or http, not ${url.protocol.slice(0, -1)}.`);
+  try {
+    url = new URL(raw);
+  } catch {
+    throw badRequest(`Invalid webhook_endpoint: "${raw}" is not a URL.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw badRequest(`Invalid webhook_endpoint: the scheme must be https or http, not ${url.protocol.slice(0, -1)}.`);
   if (allowPrivate) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];
   if (isIP(host)) addresses = [host];
   else {
     try {
-      addresses = (await new Promise<{ address: string }[]>((ok, fail) => lookup(host, { all: true }, (e, a) => (e ? fail(e) : ok(a))))).map((a) => a.address);
+      addresses = (
+        await new Promise<{ address: string }[]>((ok, fail) =>
+          lookup(host, { all: true }, (e, a) => (e ? fail(e) : ok(a))),
+        )
+      ).map((a) => a.address);
     } catch {
       throw badRequest(`Invalid webhook_endpoint: the host "${host}" does not resolve.`);
     }
   }
   if (addresses.some(isPrivateAddress)) {
-    throw badRequest(`Invalid webhook_endpoint: "${host}" is a loopback, private or link-local address.`,
-      'Webhooks go to public hosts. For local development, start Girder with --allow-private-webhooks.');
+    throw badRequest(
+      `Invalid webhook_endpoint: "${host}" is a loopback, private or link-local address.`,
+      'Webhooks go to public hosts. For local development, start Girder with --allow-private-webhooks.',
+    );
   }
 }
 
@@ -56,8 +84,16 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
     if (err) return callback(err, '', 0);
     const list = addresses as unknown as { address: string; family: number }[];
     const bad = list.find((a) => isPrivateAddress(a.address));
-    if (bad) return callback(Object.assign(new Error(`webhook host ${hostname} resolves to the private address ${bad.address}`), { code: 'EPRIVATE' }), '', 0);
-    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+    if (bad)
+      return callback(
+        Object.assign(new Error(`webhook host ${hostname} resolves to the private address ${bad.address}`), {
+          code: 'EPRIVATE',
+        }),
+        '',
+        0,
+      );
+    if ((options as { all?: boolean }).all)
+      return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
     callback(null, list[0].address, list[0].family);
   });
 };

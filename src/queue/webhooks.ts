@@ -40,7 +40,8 @@ export class WebhookSender {
     this.#opts = opts;
     this.#secrets = secrets;
     this.#agent = new Agent({
-      connections: 32, keepAliveTimeout: 10_000,
+      connections: 32,
+      keepAliveTimeout: 10_000,
       connect: opts.allowPrivate ? {} : { lookup: publicOnlyLookup },
     });
   }
@@ -48,19 +49,33 @@ export class WebhookSender {
   /** One attempt. Returns whether it was delivered, and whether a failure is worth retrying. */
   async attempt(url: string, payload: WebhookPayload): Promise<{ ok: boolean; retryable: boolean; detail: string }> {
     const body = JSON.stringify({
-      request_id: payload.request_id, model_id: payload.model_id, deployment_id: payload.deployment_id,
-      type: 'async_request_completed', time: microTime(), data: payload.data, errors: payload.errors,
+      request_id: payload.request_id,
+      model_id: payload.model_id,
+      deployment_id: payload.deployment_id,
+      type: 'async_request_completed',
+      time: microTime(),
+      data: payload.data,
+      errors: payload.errors,
     });
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-baseten-request-id': payload.request_id };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-baseten-request-id': payload.request_id,
+    };
     const secrets = this.#secrets.active();
     if (secrets.length) headers['x-baseten-signature'] = signature(body, secrets);
     try {
       const res = await request(url, {
-        method: 'POST', headers, body, dispatcher: this.#agent, // undici's request never follows redirects
-        headersTimeout: this.#opts.timeoutMs, bodyTimeout: this.#opts.timeoutMs, signal: AbortSignal.timeout(this.#opts.timeoutMs),
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.#agent, // undici's request never follows redirects
+        headersTimeout: this.#opts.timeoutMs,
+        bodyTimeout: this.#opts.timeoutMs,
+        signal: AbortSignal.timeout(this.#opts.timeoutMs),
       });
       await res.body.dump();
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, retryable: false, detail: String(res.statusCode) };
+      if (res.statusCode >= 200 && res.statusCode < 300)
+        return { ok: true, retryable: false, detail: String(res.statusCode) };
       return { ok: false, retryable: res.statusCode >= 500, detail: `HTTP ${res.statusCode}` };
     } catch (err) {
       return { ok: false, retryable: true, detail: (err as Error).message };

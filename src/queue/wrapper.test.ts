@@ -4,20 +4,33 @@ import type { GirderError } from '../errors.ts';
 import { parseWrapper } from './wrapper.ts';
 
 const fails = (body: string, pattern: RegExp) =>
-  assert.throws(() => parseWrapper(body), (e: GirderError) => e.status === 400 && e.code === 'client_error' && pattern.test(e.message));
+  assert.throws(
+    () => parseWrapper(body),
+    (e: GirderError) => e.status === 400 && e.code === 'client_error' && pattern.test(e.message),
+  );
 
 test('defaults follow Baseten: priority 0, 600 s in queue, 3 attempts from 1 s capped at 5 s', () => {
   assert.deepEqual(parseWrapper('{"model_input": {"x": 1}}'), {
-    input: '{"x":1}', webhookEndpoint: null, priority: 0, maxTimeInQueueMs: 600_000,
-    retry: { max_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 5000 }, keepOutput: undefined,
+    input: '{"x":1}',
+    webhookEndpoint: null,
+    priority: 0,
+    maxTimeInQueueMs: 600_000,
+    retry: { max_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 5000 },
+    keepOutput: undefined,
   });
 });
 
 test('every field is read, and partial retry configs get defaults for the rest', () => {
-  const w = parseWrapper('{"model_input": [1, 2], "webhook_endpoint": "https://x.test/h", "priority": 2, "max_time_in_queue_seconds": 10, "inference_retry_config": {"max_attempts": 5}, "keep_output": true}');
+  const w = parseWrapper(
+    '{"model_input": [1, 2], "webhook_endpoint": "https://x.test/h", "priority": 2, "max_time_in_queue_seconds": 10, "inference_retry_config": {"max_attempts": 5}, "keep_output": true}',
+  );
   assert.deepEqual(w, {
-    input: '[1,2]', webhookEndpoint: 'https://x.test/h', priority: 2, maxTimeInQueueMs: 10_000,
-    retry: { max_attempts: 5, initial_delay_ms: 1000, max_delay_ms: 5000 }, keepOutput: true,
+    input: '[1,2]',
+    webhookEndpoint: 'https://x.test/h',
+    priority: 2,
+    maxTimeInQueueMs: 10_000,
+    retry: { max_attempts: 5, initial_delay_ms: 1000, max_delay_ms: 5000 },
+    keepOutput: true,
   });
 });
 

@@ -3,8 +3,12 @@ import { badRequest } from '../errors.ts';
 import type { RetryConfig } from './types.ts';
 
 const int = (name: string, min: number, max: number, fallback: number) =>
-  z.number({ error: `${name} must be an integer from ${min} to ${max}` }).int(`${name} must be an integer from ${min} to ${max}`)
-    .min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`).default(fallback);
+  z
+    .number({ error: `${name} must be an integer from ${min} to ${max}` })
+    .int(`${name} must be an integer from ${min} to ${max}`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(fallback);
 
 const RetrySchema = z.object({
   max_attempts: int('inference_retry_config.max_attempts', 1, 10, 3),
@@ -44,15 +48,24 @@ export function parseWrapper(text: string): AsyncWrapper {
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw badRequest(`The body is not valid JSON: ${(err as Error).message}.`, 'Send {"model_input": {...}, "webhook_endpoint": "https://..."}.');
+    throw badRequest(
+      `The body is not valid JSON: ${(err as Error).message}.`,
+      'Send {"model_input": {...}, "webhook_endpoint": "https://..."}.',
+    );
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('The body must be a JSON object.', 'Send {"model_input": {...}, "webhook_endpoint": "https://..."}.');
+    throw badRequest(
+      'The body must be a JSON object.',
+      'Send {"model_input": {...}, "webhook_endpoint": "https://..."}.',
+    );
   }
   const r = WrapperSchema.safeParse(body);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw badRequest(`Invalid ${issue.path.join('.') || 'body'}: ${issue.message}.`, 'See AsyncPredictRequest in the inference API.');
+    throw badRequest(
+      `Invalid ${issue.path.join('.') || 'body'}: ${issue.message}.`,
+      'See AsyncPredictRequest in the inference API.',
+    );
   }
   const w = r.data;
   const retry = w.inference_retry_config ?? RetrySchema.parse({});

@@ -33,7 +33,9 @@ export function parseLine(line: string): { msg: string; level?: string; request_
           request_id: typeof o.request_id === 'string' ? o.request_id : undefined,
         };
       }
-    } catch { /* not JSON after all: keep the raw line */ }
+    } catch {
+      /* not JSON after all: keep the raw line */
+    }
   }
   return { msg: line };
 }
@@ -59,7 +61,9 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     let f = this.#files.get(deploymentId);
     if (!f) {
       f = createWriteStream(join(this.#dir, `${deploymentId}.jsonl`), { flags: 'a' });
-      f.on('error', () => { /* a full disk must not take the server down; lines stay in memory */ });
+      f.on('error', () => {
+        /* a full disk must not take the server down; lines stay in memory */
+      });
       this.#files.set(deploymentId, f);
     }
     return f;
@@ -70,7 +74,7 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     if (!tail) this.#tails.set(entry.deployment_id, (tail = []));
     tail.push(entry);
     if (tail.length > TAIL * 1.5) tail.splice(0, tail.length - TAIL);
-    this.#file(entry.deployment_id).write(JSON.stringify(entry) + '\n');
+    this.#file(entry.deployment_id).write(`${JSON.stringify(entry)}\n`);
     this.emit('line', entry);
   }
 
@@ -78,8 +82,12 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
   addLine(deploymentId: string, replicaId: string, stream: 'stdout' | 'stderr', line: string): void {
     const parsed = parseLine(line);
     const entry: LogEntry = {
-      ts: new Date().toISOString(), deployment_id: deploymentId, replica_id: replicaId, stream,
-      level: parsed.level ?? (stream === 'stderr' ? 'error' : 'info'), msg: parsed.msg,
+      ts: new Date().toISOString(),
+      deployment_id: deploymentId,
+      replica_id: replicaId,
+      stream,
+      level: parsed.level ?? (stream === 'stderr' ? 'error' : 'info'),
+      msg: parsed.msg,
     };
     if (parsed.request_id) entry.request_id = parsed.request_id;
     this.add(entry);
@@ -87,7 +95,14 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
 
   /** A line from Girder itself about a replica (started, exited, health check failed). */
   note(deploymentId: string, replicaId: string, level: string, msg: string): void {
-    this.add({ ts: new Date().toISOString(), deployment_id: deploymentId, replica_id: replicaId, stream: 'girder', level, msg });
+    this.add({
+      ts: new Date().toISOString(),
+      deployment_id: deploymentId,
+      replica_id: replicaId,
+      stream: 'girder',
+      level,
+      msg,
+    });
   }
 
   /**
@@ -125,7 +140,11 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     if (cut) lines.shift(); // read from mid-file: the first line is partial
     const out: LogEntry[] = [];
     for (const l of lines.slice(-limit)) {
-      try { out.push(JSON.parse(l)); } catch { /* a partial line */ }
+      try {
+        out.push(JSON.parse(l));
+      } catch {
+        /* a partial line */
+      }
     }
     return out;
   }

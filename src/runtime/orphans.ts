@@ -19,14 +19,27 @@ export class ReplicaRecord {
   /** Kills the groups a previous run left, if they still run replicas of this data dir. Returns how many. */
   reapLeftovers(): number {
     let pids: number[];
-    try { pids = JSON.parse(readFileSync(this.#file, 'utf8')); } catch { return 0; }
+    try {
+      pids = JSON.parse(readFileSync(this.#file, 'utf8'));
+    } catch {
+      return 0;
+    }
     let reaped = 0;
     for (const pid of pids) {
       // The pid may have been reused since: only a process started with our model dir is ours.
       let environ = '';
-      try { environ = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { continue; }
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      } catch {
+        continue;
+      }
       if (!environ.includes(`GIRDER_MODEL_DIR=${this.#dataDir}`)) continue;
-      try { process.kill(-pid, 'SIGKILL'); reaped++; } catch { /* gone meanwhile */ }
+      try {
+        process.kill(-pid, 'SIGKILL');
+        reaped++;
+      } catch {
+        /* gone meanwhile */
+      }
     }
     writeFileSync(this.#file, '[]');
     return reaped;

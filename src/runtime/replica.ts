@@ -47,7 +47,10 @@ export async function freePort(): Promise<number> {
  * Events: `state` (the new ReplicaState), `exit` (code, signal), `failed` (reason: it did not become
  * ready in time, or its liveness check failed for too long; the supervisor replaces it).
  */
-export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number | null, NodeJS.Signals | null]; failed: [string] }> implements SlotHolder {
+export class Replica
+  extends EventEmitter<{ state: [ReplicaState]; exit: [number | null, NodeJS.Signals | null]; failed: [string] }>
+  implements SlotHolder
+{
   readonly id = newReplicaId();
   readonly capacity: number;
   readonly opts: ReplicaOptions;
@@ -96,18 +99,28 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
 
   async start(): Promise<void> {
     const { spec, logs, deploymentId } = this.opts;
-    this.port = spec.fixedPort ?? await freePort();
-    this.pool = new Pool(this.origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+    this.port = spec.fixedPort ?? (await freePort());
+    this.pool = new Pool(this.origin, {
+      connections: null,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
     this.#startedAt = Date.now();
     this.#note('info', `starting ${spec.runner} replica on port ${this.port}`);
     // A process group of its own, so that stop() reaches every process a custom command starts.
     const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd, env: { ...this.opts.env, PORT: String(this.port) }, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: spec.cwd,
+      env: { ...this.opts.env, PORT: String(this.port) },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream]!, crlfDelay: Infinity })
-        .on('line', (line) => logs.addLine(deploymentId, this.id, stream, line));
+      createInterface({ input: child[stream]!, crlfDelay: Infinity }).on('line', (line) =>
+        logs.addLine(deploymentId, this.id, stream, line),
+      );
     }
     child.stdin!.on('error', () => {});
     child.on('error', (err) => {
@@ -207,7 +220,13 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
       return;
     }
     const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
-    const kill = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* already gone */ } };
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        /* already gone */
+      }
+    };
     kill('SIGTERM');
     const timer = setTimeout(() => kill('SIGKILL'), graceMs);
     await exited;
@@ -219,6 +238,12 @@ export class Replica extends EventEmitter<{ state: [ReplicaState]; exit: [number
   /** Kills at once, without waiting: for a server that is itself exiting. */
   killNow(): void {
     const pid = this.#child?.pid;
-    if (pid && this.state !== 'exited') { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (pid && this.state !== 'exited') {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 }

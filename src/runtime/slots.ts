@@ -1,4 +1,4 @@
-import { GirderError } from '../errors.ts';
+import type { GirderError } from '../errors.ts';
 
 /** What the slot queue needs of a replica. */
 export interface SlotHolder {
@@ -73,7 +73,9 @@ export class SlotQueue<R extends SlotHolder> {
         reject(signal.reason);
       };
       const waiter: Waiter<R> = {
-        resolve, reject, cleanup: () => signal.removeEventListener('abort', onAbort),
+        resolve,
+        reject,
+        cleanup: () => signal.removeEventListener('abort', onAbort),
       };
       signal.addEventListener('abort', onAbort, { once: true });
       queue.push(waiter);

@@ -11,7 +11,14 @@ import { Replica } from './replica.ts';
 import { launchSpec, type LaunchSpec } from './runners/launch.ts';
 import { SlotQueue, type SlotClass } from './slots.ts';
 
-export type DeploymentStatus = 'DEPLOYING' | 'DEPLOY_FAILED' | 'ACTIVE' | 'UNHEALTHY' | 'INACTIVE' | 'SCALED_TO_ZERO' | 'WAKING_UP';
+export type DeploymentStatus =
+  | 'DEPLOYING'
+  | 'DEPLOY_FAILED'
+  | 'ACTIVE'
+  | 'UNHEALTHY'
+  | 'INACTIVE'
+  | 'SCALED_TO_ZERO'
+  | 'WAKING_UP';
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -23,8 +30,25 @@ export interface SupervisorOptions {
 }
 
 /** Variables of Girder's own environment that replicas inherit; everything else (keys!) stays out. */
-const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'USER', 'LOGNAME', 'SHELL',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'PYTHONPATH', 'VIRTUAL_ENV', 'HF_HOME'];
+const INHERITED_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'REQUESTS_CA_BUNDLE',
+  'PYTHONPATH',
+  'VIRTUAL_ENV',
+  'HF_HOME',
+];
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -98,7 +122,10 @@ export class Supervisor {
     }
     rt.woken = false;
     if (!e.deployment.active) {
-      void this.#stopAll(rt, new GirderError('model_unavailable', `Deployment ${e.deployment.id} was deactivated.`, undefined, 404));
+      void this.#stopAll(
+        rt,
+        new GirderError('model_unavailable', `Deployment ${e.deployment.id} was deactivated.`, undefined, 404),
+      );
     }
     this.#reconcile(rt);
   }
@@ -118,7 +145,9 @@ export class Supervisor {
     const live = rt.live;
     for (let i = live.length; i < desired; i++) this.#startReplica(rt);
     // Drop the extra replicas, least useful first: not ready, then least loaded.
-    const extra = live.slice(desired).sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
+    const extra = live
+      .slice(desired)
+      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
     for (const r of extra) void this.#drainAndStop(r);
   }
 
@@ -132,7 +161,11 @@ export class Supervisor {
       return;
     }
     const replica = new Replica({
-      deploymentId: d.id, spec, env: this.#env(rt, spec), capacity: config.runtime?.predict_concurrency ?? 1, logs: this.#opts.logs,
+      deploymentId: d.id,
+      spec,
+      env: this.#env(rt, spec),
+      capacity: config.runtime?.predict_concurrency ?? 1,
+      logs: this.#opts.logs,
       startupTimeoutMs: (config.runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
       stopTrafficAfterMs: (config.runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
       restartAfterMs: (config.runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
@@ -151,10 +184,13 @@ export class Supervisor {
       this.#onExit(rt, replica);
       this.#saveRecord();
     });
-    replica.start().then(() => this.#saveRecord(), (err) => {
-      this.#opts.logs.note(d.id, replica.id, 'error', `could not start: ${err.message}`);
-      replica.killNow();
-    });
+    replica.start().then(
+      () => this.#saveRecord(),
+      (err) => {
+        this.#opts.logs.note(d.id, replica.id, 'error', `could not start: ${err.message}`);
+        replica.killNow();
+      },
+    );
   }
 
   #onExit(rt: DeploymentRuntime, replica: Replica): void {
@@ -167,8 +203,13 @@ export class Supervisor {
     if (!replica.wasReady && !rt.live.some((r) => r.routable)) {
       // It could not even start: nobody will serve the parked requests soon, so tell them now rather
       // than at their deadline. (Requests parked behind a replica that crashed after serving wait for its restart.)
-      rt.slots.rejectAll(new GirderError('model_unavailable', `The replica of deployment ${rt.deployment.id} exited (${replica.exitInfo}) before it could serve.`,
-        `See the replica's output with \`girder logs ${rt.deployment.modelId} --deployment ${rt.deployment.id}\`.`));
+      rt.slots.rejectAll(
+        new GirderError(
+          'model_unavailable',
+          `The replica of deployment ${rt.deployment.id} exited (${replica.exitInfo}) before it could serve.`,
+          `See the replica's output with \`girder logs ${rt.deployment.modelId} --deployment ${rt.deployment.id}\`.`,
+        ),
+      );
     }
     const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (rt.failures - 1));
     this.#opts.logs.note(rt.deployment.id, replica.id, 'info', `restarting in ${(delay / 1000).toFixed(1)} s`);
@@ -181,7 +222,8 @@ export class Supervisor {
 
   #saveRecord(): void {
     const pids: number[] = [];
-    for (const rt of this.#deps.values()) for (const r of rt.slots.replicas) if (r.pid && r.state !== 'exited') pids.push(r.pid);
+    for (const rt of this.#deps.values())
+      for (const r of rt.slots.replicas) if (r.pid && r.state !== 'exited') pids.push(r.pid);
     this.#record.save(pids);
   }
 

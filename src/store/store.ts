@@ -1,9 +1,5 @@
-import type {
-  ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
-} from '../control/types.ts';
-import type {
-  AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord,
-} from '../queue/types.ts';
+import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord } from '../control/types.ts';
+import type { AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord } from '../queue/types.ts';
 
 /**
  * The storage contract. Every backend (SQLite embedded, Postgres for several nodes) implements it

@@ -1,4 +1,4 @@
-import type { Model, ModelContext } from 'girder';
+import type { Model } from 'girder';
 
 interface Input {
   name?: string;
@@ -6,8 +6,8 @@ interface Input {
 
 /** {"name": "Ada"} → {"greeting": "Hello, Ada!"} */
 export default class Hello implements Model {
-  predict({ name = 'world' }: Input, ctx: ModelContext) {
-    console.log(`Greeting ${name}`); // shows up in `girder logs` under ctx.requestId
+  predict({ name = 'world' }: Input) {
+    console.log(`Greeting ${name}`); // shows up in `girder logs` with this request's id
     return { greeting: `Hello, ${name}!` };
   }
 }

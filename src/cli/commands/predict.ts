@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { type CommonOpts, common, connect, resolveDeployment, resolveModel, run } from '../client.ts';
 
 interface PredictOpts extends CommonOpts {
@@ -32,21 +32,27 @@ async function bodyOf(opts: PredictOpts): Promise<{ body: string | Buffer; type:
   try {
     JSON.parse(data);
   } catch (err) {
-    throw new Error(`--data is not valid JSON: ${(err as Error).message}\nQuote it for the shell, e.g. --data '{"text": "hi"}', or use --file.`);
+    throw new Error(
+      `--data is not valid JSON: ${(err as Error).message}\nQuote it for the shell, e.g. --data '{"text": "hi"}', or use --file.`,
+    );
   }
   return { body: data, type: 'application/json' };
 }
 
 export function registerPredict(program: Command): void {
-  common(program.command('predict')
-    .description("call a model's predict and print the answer as it streams in (production unless told)")
-    .argument('<model>', 'model id or name')
-    .option('-e, --environment <name>', 'call this environment')
-    .option('-d, --deployment <id>', 'call this deployment (id or name)')
-    .option('--development', 'call the development deployment')
-    .option('--data <json>', 'JSON request body (default {})')
-    .option('--file <path>', 'send this file as the body (- for stdin)'), { json: false })
-    .action(run(async (model: string, opts: PredictOpts, cmd: Command) => {
+  common(
+    program
+      .command('predict')
+      .description("call a model's predict and print the answer as it streams in (production unless told)")
+      .argument('<model>', 'model id or name')
+      .option('-e, --environment <name>', 'call this environment')
+      .option('-d, --deployment <id>', 'call this deployment (id or name)')
+      .option('--development', 'call the development deployment')
+      .option('--data <json>', 'JSON request body (default {})')
+      .option('--file <path>', 'send this file as the body (- for stdin)'),
+    { json: false },
+  ).action(
+    run(async (model: string, opts: PredictOpts, cmd: Command) => {
       if ([opts.environment, opts.deployment, opts.development].filter((x) => x !== undefined).length > 1) {
         throw new Error('Pass at most one of --environment, --deployment and --development.');
       }
@@ -57,7 +63,11 @@ export function registerPredict(program: Command): void {
       if (opts.environment) target = `environments/${encodeURIComponent(opts.environment)}`;
       else if (opts.deployment) target = `deployment/${await resolveDeployment(client, id, opts.deployment)}`;
       else if (opts.development) target = 'development';
-      const res = await client.request(`/model-${id}/${target}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+      const res = await client.request(`/model-${id}/${target}/predict`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': type },
+      });
       // Write each chunk as it arrives: a streaming model prints as it generates.
       let last = 10;
       for await (const chunk of res.body ?? []) {
@@ -65,5 +75,6 @@ export function registerPredict(program: Command): void {
         if (chunk.length) last = chunk[chunk.length - 1];
       }
       if (last !== 10 && process.stdout.isTTY) process.stdout.write('\n'); // keep the prompt on its own line
-    }));
+    }),
+  );
 }

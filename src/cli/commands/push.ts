@@ -1,7 +1,7 @@
 import { readFileSync, statSync, watch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../../control/packaging/bundle.ts';
 import { type Client, type CommonOpts, common, connect, run } from '../client.ts';
@@ -45,7 +45,9 @@ function targetOf(d: DeploymentView): string {
 /** config.yaml's model_metadata.example_model_input, for the curl line; `{}` when absent or unreadable. */
 function exampleInput(dir: string): string {
   try {
-    const config = parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8')) as { model_metadata?: { example_model_input?: unknown } };
+    const config = parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8')) as {
+      model_metadata?: { example_model_input?: unknown };
+    };
     const example = config?.model_metadata?.example_model_input;
     return example === undefined ? '{}' : JSON.stringify(example);
   } catch {
@@ -60,33 +62,55 @@ function report(client: Client, dir: string, r: PushAnswer): void {
   for (const w of r.warnings) console.error(`warning: ${w}`);
   const d = r.deployment;
   console.log(`model       ${r.model.id} (${r.model.name})`);
-  console.log(`deployment  ${d.id} (${d.name})${d.environment ? `, environment ${d.environment}` : d.is_development ? ', development' : ''}`);
-  console.log(`\ncurl -s -X POST ${client.url}/model-${r.model.id}/${targetOf(d)}/predict -H "Authorization: Api-Key $GIRDER_API_KEY" -d ${shellQuote(exampleInput(dir))}\n`);
+  console.log(
+    `deployment  ${d.id} (${d.name})${d.environment ? `, environment ${d.environment}` : d.is_development ? ', development' : ''}`,
+  );
+  console.log(
+    `\ncurl -s -X POST ${client.url}/model-${r.model.id}/${targetOf(d)}/predict -H "Authorization: Api-Key $GIRDER_API_KEY" -d ${shellQuote(exampleInput(dir))}\n`,
+  );
 }
 
 /** `--watch`: push the development deployment again on every change, one line per update. */
 function watchAndPush(client: Client, dir: string, query: URLSearchParams, opts: PushOpts): void {
-  const ignored = (file: string | null) => !!file && file.split(/[\\/]/).some((s) => s === '.git' || s === '__pycache__' || s === '.girder');
+  const ignored = (file: string | null) =>
+    !!file && file.split(/[\\/]/).some((s) => s === '.git' || s === '__pycache__' || s === '.girder');
   let timer: NodeJS.Timeout | undefined;
   let generation = 0;
   let running = false;
   let again = false;
   const cycle = async (): Promise<void> => {
-    if (running) { again = true; return; } // never two uploads at once; one more after this one
+    if (running) {
+      again = true;
+      return;
+    } // never two uploads at once; one more after this one
     running = true;
     const mine = ++generation;
     try {
       const r = await pushOnce(client, dir, query);
       running = false;
-      const warn = r.warnings.length ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}: ${r.warnings.join('; ')})` : '';
-      const status = opts.wait ? await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, { quiet: true, stale: () => generation !== mine }) : 'pushed';
-      const hint = status === 'DEPLOY_FAILED' || status === 'UNHEALTHY' ? ` (see \`girder logs ${r.model.id} --deployment development\`)` : '';
-      if (status !== 'superseded') console.log(`${clock()} updated ${r.model.name} ${r.deployment.name}: ${status}${hint}${warn}`);
+      const warn = r.warnings.length
+        ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}: ${r.warnings.join('; ')})`
+        : '';
+      const status = opts.wait
+        ? await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
+            quiet: true,
+            stale: () => generation !== mine,
+          })
+        : 'pushed';
+      const hint =
+        status === 'DEPLOY_FAILED' || status === 'UNHEALTHY'
+          ? ` (see \`girder logs ${r.model.id} --deployment development\`)`
+          : '';
+      if (status !== 'superseded')
+        console.log(`${clock()} updated ${r.model.name} ${r.deployment.name}: ${status}${hint}${warn}`);
     } catch (err) {
       running = false;
       console.log(`${clock()} push failed: ${(err as Error).message.replace(/\n/g, ' — ')}`);
     }
-    if (again) { again = false; void cycle(); }
+    if (again) {
+      again = false;
+      void cycle();
+    }
   };
   const watcher = watch(dir, { recursive: true }, (_event, file) => {
     if (ignored(file)) return;
@@ -102,19 +126,23 @@ function watchAndPush(client: Client, dir: string, query: URLSearchParams, opts:
 }
 
 export function registerPush(program: Command): void {
-  common(program.command('push')
-    .description('upload a model directory as a new deployment')
-    .argument('<dir>', 'model directory (with config.yaml)')
-    .option('--name <name>', "model name (default: config.yaml's model_name)")
-    .option('--promote', 'promote the new deployment to production')
-    .option('--environment <name>', 'promote the new deployment to this environment (created if needed)')
-    .option('--watch', 'push to the development deployment, then again on every file change')
-    .option('--no-wait', 'return once uploaded, without waiting for the deployment to be ACTIVE')
-    .option('--timeout <seconds>', 'how long to wait for ACTIVE', '600'))
-    .action(run(async (dirArg: string, opts: PushOpts, cmd: Command) => {
+  common(
+    program
+      .command('push')
+      .description('upload a model directory as a new deployment')
+      .argument('<dir>', 'model directory (with config.yaml)')
+      .option('--name <name>', "model name (default: config.yaml's model_name)")
+      .option('--promote', 'promote the new deployment to production')
+      .option('--environment <name>', 'promote the new deployment to this environment (created if needed)')
+      .option('--watch', 'push to the development deployment, then again on every file change')
+      .option('--no-wait', 'return once uploaded, without waiting for the deployment to be ACTIVE')
+      .option('--timeout <seconds>', 'how long to wait for ACTIVE', '600'),
+  ).action(
+    run(async (dirArg: string, opts: PushOpts, cmd: Command) => {
       const dir = resolve(dirArg);
       if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${dirArg} is not a directory.`);
-      if (!(Number(opts.timeout) > 0)) throw new Error(`--timeout must be a positive number of seconds, not "${opts.timeout}".`);
+      if (!(Number(opts.timeout) > 0))
+        throw new Error(`--timeout must be a positive number of seconds, not "${opts.timeout}".`);
       const client = connect(cmd);
       const query = new URLSearchParams();
       if (opts.name) query.set('name', opts.name);
@@ -125,12 +153,15 @@ export function registerPush(program: Command): void {
       if (opts.json) printJson(r);
       else report(client, dir, r);
       if (opts.wait) {
-        const status = await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, { quiet: opts.json });
+        const status = await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
+          quiet: opts.json,
+        });
         if (status !== 'ACTIVE' && status !== 'SCALED_TO_ZERO' && status !== 'INACTIVE') process.exitCode = 1;
       }
       if (opts.watch) {
         process.exitCode = 0; // a failed first load is what watching is for: fix the code and save
         watchAndPush(client, dir, query, opts);
       }
-    }));
+    }),
+  );
 }

@@ -10,11 +10,13 @@ import { Girder } from '../../girder.ts';
 
 const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
-const intOption = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got "${v}"`);
-  return n;
-};
+const intOption =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got "${v}"`);
+    return n;
+  };
 
 /** Pushes each example model that is not deployed yet, in-process, through the same path as `girder push`. */
 async function deployExamples(g: Girder): Promise<string[]> {
@@ -28,7 +30,10 @@ async function deployExamples(g: Girder): Promise<string[]> {
       continue;
     }
     const known = g.registry.modelByName(name);
-    if (known) { ids.push(known.id); continue; }
+    if (known) {
+      ids.push(known.id);
+      continue;
+    }
     const r = await receivePush(g.registry, g.options.dataDir, Readable.from(packDir(dir)), {}, g.options.maxPushBytes);
     for (const w of r.warnings) console.log(`  ${name}: ${w}`);
     ids.push(r.model.id);
@@ -41,7 +46,8 @@ async function waitActive(g: Girder, modelIds: string[], timeoutMs: number): Pro
   const deadline = Date.now() + timeoutMs;
   for (const id of modelIds) {
     const d = g.registry.resolve(id, { kind: 'production' }, { allowInactive: true });
-    while (g.supervisor.status(d).status !== 'ACTIVE' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (g.supervisor.status(d).status !== 'ACTIVE' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -51,18 +57,33 @@ function printQuickstart(g: Girder, key: string | null, modelIds: string[]): voi
   for (const id of modelIds) {
     const m = g.registry.model(id);
     const d = g.registry.resolve(id, { kind: 'production' }, { allowInactive: true });
-    const example = (d.config as { model_metadata?: { example_model_input?: unknown } }).model_metadata?.example_model_input ?? {};
+    const example =
+      (d.config as { model_metadata?: { example_model_input?: unknown } }).model_metadata?.example_model_input ?? {};
     const { status } = g.supervisor.status(d);
     console.log(`# ${m.name} (${status})`);
-    console.log(`curl -s -X POST ${g.url}/model-${id}/production/predict -H "Authorization: ${auth}" -d '${JSON.stringify(example)}'`);
+    console.log(
+      `curl -s -X POST ${g.url}/model-${id}/production/predict -H "Authorization: ${auth}" -d '${JSON.stringify(example)}'`,
+    );
   }
   console.log('');
 }
 
 interface ServeFlags {
-  port: number; host: string; dataDir: string; domain: string; maxBodyBytes?: number; predictTimeout?: number; examples?: boolean;
-  asyncMaxBodyBytes?: number; asyncMaxOutstanding?: number; asyncPredictTimeout?: number; asyncRetention?: number;
-  asyncKeepOutputs?: boolean; webhookAttempts?: number; webhookRetryDelayMs?: number; allowPrivateWebhooks?: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  domain: string;
+  maxBodyBytes?: number;
+  predictTimeout?: number;
+  examples?: boolean;
+  asyncMaxBodyBytes?: number;
+  asyncMaxOutstanding?: number;
+  asyncPredictTimeout?: number;
+  asyncRetention?: number;
+  asyncKeepOutputs?: boolean;
+  webhookAttempts?: number;
+  webhookRetryDelayMs?: number;
+  allowPrivateWebhooks?: boolean;
 }
 
 /**
@@ -72,7 +93,8 @@ interface ServeFlags {
  *   girder serve --port 8080 --data-dir ./.girder --examples
  */
 export function registerServe(program: Command): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('start Girder: the API, the replicas of every deployment, and the embedded store')
     .option('--port <port>', 'port to listen on', intOption('port'), Number(process.env.GIRDER_PORT ?? 8080))
     .option('--host <host>', 'address to listen on', process.env.GIRDER_HOST ?? '127.0.0.1')
@@ -80,18 +102,42 @@ export function registerServe(program: Command): void {
     .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
     .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
-    .option('--async-max-body-bytes <n>', 'largest async submit body (413 above; default 262144)', intOption('async-max-body-bytes'))
-    .option('--async-max-outstanding <n>', 'QUEUED + IN_PROGRESS per deployment before 429 (default 100000)', intOption('async-max-outstanding'))
-    .option('--async-predict-timeout <seconds>', 'timeout of one async model call (default 3600)', intOption('async-predict-timeout'))
-    .option('--async-retention <seconds>', 'how long finished async requests stay readable (default 3600)', intOption('async-retention'))
+    .option(
+      '--async-max-body-bytes <n>',
+      'largest async submit body (413 above; default 262144)',
+      intOption('async-max-body-bytes'),
+    )
+    .option(
+      '--async-max-outstanding <n>',
+      'QUEUED + IN_PROGRESS per deployment before 429 (default 100000)',
+      intOption('async-max-outstanding'),
+    )
+    .option(
+      '--async-predict-timeout <seconds>',
+      'timeout of one async model call (default 3600)',
+      intOption('async-predict-timeout'),
+    )
+    .option(
+      '--async-retention <seconds>',
+      'how long finished async requests stay readable (default 3600)',
+      intOption('async-retention'),
+    )
     .option('--async-keep-outputs', 'keep async outputs for polling with GET /async_request/{id}')
     .option('--webhook-attempts <n>', 'attempts per webhook delivery (default 2)', intOption('webhook-attempts'))
-    .option('--webhook-retry-delay-ms <ms>', 'pause between webhook attempts (default 2000)', intOption('webhook-retry-delay-ms'))
+    .option(
+      '--webhook-retry-delay-ms <ms>',
+      'pause between webhook attempts (default 2000)',
+      intOption('webhook-retry-delay-ms'),
+    )
     .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
-        dataDir: resolve(o.dataDir), port: o.port, host: o.host, domain: o.domain, apiKey: process.env.GIRDER_API_KEY || undefined,
+        dataDir: resolve(o.dataDir),
+        port: o.port,
+        host: o.host,
+        domain: o.domain,
+        apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
         ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
@@ -106,7 +152,11 @@ export function registerServe(program: Command): void {
       installShutdown(g);
       // One write, so that whoever reads the banner gets the key with it.
       const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`];
-      if (g.newAdminKey) banner.push(`Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):`, `  ${g.newAdminKey}`);
+      if (g.newAdminKey)
+        banner.push(
+          `Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):`,
+          `  ${g.newAdminKey}`,
+        );
       console.log(banner.join('\n'));
       const key = process.env.GIRDER_API_KEY || g.savedAdminKey();
       if (o.examples) {
@@ -125,8 +175,14 @@ async function startOrExplain(opts: Parameters<typeof Girder.start>[0]): Promise
     return await Girder.start(opts);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') console.error(`girder: ${opts.host}:${opts.port} is already in use. Stop what listens there, or pick another port with --port.`);
-    else if (e.code === 'EACCES') console.error(`girder: permission denied (${e.message}). Use --data-dir for a writable directory, or a port above 1023.`);
+    if (e.code === 'EADDRINUSE')
+      console.error(
+        `girder: ${opts.host}:${opts.port} is already in use. Stop what listens there, or pick another port with --port.`,
+      );
+    else if (e.code === 'EACCES')
+      console.error(
+        `girder: permission denied (${e.message}). Use --data-dir for a writable directory, or a port above 1023.`,
+      );
     else throw err;
     process.exit(1);
   }
@@ -142,11 +198,14 @@ function installShutdown(g: Girder): void {
     }
     stopping = true;
     console.log(`\n${signal}: stopping replicas…`);
-    g.close().then(() => process.exit(0), (err) => {
-      console.error(err);
-      g.supervisor.killAll();
-      process.exit(1);
-    });
+    g.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        g.supervisor.killAll();
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -31,7 +31,10 @@ function settled(d: DeploymentView): boolean {
  * on failure, the last 30 log lines so the cause is on screen.
  */
 export async function waitForDeployment(
-  client: Client, modelId: string, deploymentId: string, timeoutMs: number,
+  client: Client,
+  modelId: string,
+  deploymentId: string,
+  timeoutMs: number,
   opts: { quiet?: boolean; stale?: () => boolean } = {},
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -50,7 +53,10 @@ export async function waitForDeployment(
       return d.status;
     }
     if (Date.now() > deadline) {
-      if (!opts.quiet) console.error(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for deployment ${d.name} (still ${d.status}).`);
+      if (!opts.quiet)
+        console.error(
+          `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for deployment ${d.name} (still ${d.status}).`,
+        );
       return 'TIMEOUT';
     }
     await new Promise((r) => setTimeout(r, POLL_MS));

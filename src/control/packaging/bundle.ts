@@ -33,13 +33,19 @@ export async function* packDir(root: string): AsyncGenerator<Buffer> {
   for await (const file of walk(root, root)) {
     const { size, mode } = await stat(file);
     const path = relative(root, file).split(sep).join('/');
-    yield Buffer.from(JSON.stringify({ path, mode: mode & 0o777, size }) + '\n');
+    yield Buffer.from(`${JSON.stringify({ path, mode: mode & 0o777, size })}\n`);
     for await (const chunk of createReadStream(file)) yield chunk as Buffer;
   }
 }
 
 function safePath(path: unknown): string {
-  if (typeof path !== 'string' || !path || path.startsWith('/') || path.includes('\0') || path.split('/').some((s) => s === '..' || s === '')) {
+  if (
+    typeof path !== 'string' ||
+    !path ||
+    path.startsWith('/') ||
+    path.includes('\0') ||
+    path.split('/').some((s) => s === '..' || s === '')
+  ) {
     throw badRequest(`Invalid path in the uploaded bundle: ${JSON.stringify(path)}.`);
   }
   return path;
@@ -49,16 +55,21 @@ function safePath(path: unknown): string {
  * Unpacks a bundle stream into `dest` (which must exist). Rejects paths that would leave `dest`.
  * Returns the number of files and bytes written.
  */
-export async function unpackTo(input: Readable, dest: string, maxBytes: number): Promise<{ files: number; bytes: number }> {
+export async function unpackTo(
+  input: Readable,
+  dest: string,
+  maxBytes: number,
+): Promise<{ files: number; bytes: number }> {
   let pending = Buffer.alloc(0);
   let out: ReturnType<typeof createWriteStream> | null = null;
   let left = 0;
   let files = 0;
   let bytes = 0;
-  const finish = (w: ReturnType<typeof createWriteStream>) => new Promise<void>((resolve, reject) => {
-    w.on('error', reject);
-    w.end(resolve);
-  });
+  const finish = (w: ReturnType<typeof createWriteStream>) =>
+    new Promise<void>((resolve, reject) => {
+      w.on('error', reject);
+      w.end(resolve);
+    });
   for await (const chunk of input) {
     bytes += chunk.length;
     if (bytes > maxBytes) throw badRequest(`The model directory is larger than ${maxBytes} bytes.`);
@@ -69,7 +80,10 @@ export async function unpackTo(input: Readable, dest: string, maxBytes: number):
         if (!out.write(pending.subarray(0, take))) await new Promise<void>((r) => out!.once('drain', () => r()));
         pending = pending.subarray(take);
         left -= take;
-        if (left === 0) { await finish(out); out = null; }
+        if (left === 0) {
+          await finish(out);
+          out = null;
+        }
         continue;
       }
       const nl = pending.indexOf(10);
@@ -78,7 +92,11 @@ export async function unpackTo(input: Readable, dest: string, maxBytes: number):
         break;
       }
       let header: { path?: unknown; mode?: unknown; size?: unknown };
-      try { header = JSON.parse(pending.subarray(0, nl).toString('utf8')); } catch { throw badRequest('Malformed bundle: bad header line.'); }
+      try {
+        header = JSON.parse(pending.subarray(0, nl).toString('utf8'));
+      } catch {
+        throw badRequest('Malformed bundle: bad header line.');
+      }
       pending = pending.subarray(nl + 1);
       const path = safePath(header.path);
       const size = Number(header.size);
@@ -89,7 +107,10 @@ export async function unpackTo(input: Readable, dest: string, maxBytes: number):
       out = createWriteStream(target, { mode });
       files++;
       left = size;
-      if (left === 0) { await finish(out); out = null; }
+      if (left === 0) {
+        await finish(out);
+        out = null;
+      }
     }
   }
   if (out || pending.length) throw badRequest('Malformed bundle: the upload ended in the middle of a file.');

@@ -101,7 +101,7 @@ const secretName = z
   .string()
   .regex(/^[-._a-zA-Z0-9]{1,253}$/, SECRET_NAME)
   .refine((name) => name !== '.' && name !== '..', SECRET_NAME);
-const SECRET_VALUE = 'must be null (or a placeholder string): secret values belong in Girder\'s secret store';
+const SECRET_VALUE = "must be null (or a placeholder string): secret values belong in Girder's secret store";
 
 // ---- the whole document
 
@@ -111,9 +111,7 @@ export const ConfigSchema = z.object({
   model_name: z.string(NAME).nullable().default(null),
   description: z.string(NAME).nullable().default(null),
   model_metadata: section(z.record(z.string(), z.unknown(), say(MAPPING)).default({})),
-  environment_variables: section(
-    z.record(z.string().regex(/^[^=\0]+$/, ENV_NAME), envValue, say(MAPPING)).default({}),
-  ),
+  environment_variables: section(z.record(z.string().regex(/^[^=\0]+$/, ENV_NAME), envValue, say(MAPPING)).default({})),
   secrets: section(z.record(secretName, z.string(SECRET_VALUE).nullable(), say(MAPPING)).default({})),
   runtime: section(RuntimeSchema.default(() => RuntimeSchema.parse({}))),
   docker_server: DockerServerSchema.nullable().default(null),

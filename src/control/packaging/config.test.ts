@@ -147,7 +147,9 @@ test('a docker_server without start_command is refused, naming the key', () => {
 });
 
 test('a docker_server endpoint must start with "/"', () => {
-  const err = configError(() => parseModelConfig(DOCKER_SERVER.replace('readiness_endpoint: /health', 'readiness_endpoint: health')));
+  const err = configError(() =>
+    parseModelConfig(DOCKER_SERVER.replace('readiness_endpoint: /health', 'readiness_endpoint: health')),
+  );
   assert.equal(err.key, 'docker_server.readiness_endpoint');
   assert.equal(err.line, 8);
 });
@@ -175,7 +177,9 @@ test('a health check threshold outside 10–3000 is refused', () => {
 });
 
 test('a YAML syntax error is a ConfigError with its line', () => {
-  const err = configError(() => parseModelConfig('model_name: x\nruntime:\n  predict_concurrency: [1, 2\nresources: {}\n'));
+  const err = configError(() =>
+    parseModelConfig('model_name: x\nruntime:\n  predict_concurrency: [1, 2\nresources: {}\n'),
+  );
   assert.equal(err.key, '');
   assert.equal(err.line, 4);
   assert.match(err.message, /^config\.yaml:4: invalid YAML: /);
@@ -214,13 +218,22 @@ test('a model_module_dir that leaves the model directory is refused', () => {
 
 test('absolute data_dir and model_class_filename are refused', () => {
   assert.equal(configError(() => parseModelConfig('data_dir: /var/data\n')).key, 'data_dir');
-  assert.equal(configError(() => parseModelConfig('model_class_filename: sub/../../m.py\n')).key, 'model_class_filename');
+  assert.equal(
+    configError(() => parseModelConfig('model_class_filename: sub/../../m.py\n')).key,
+    'model_class_filename',
+  );
 });
 
 test('environment_variables values become strings, numbers as written, booleans lowercase', () => {
   const text = 'environment_variables:\n  PORT: 8000\n  RATIO: 1.0\n  DEBUG: yes\n  QUIET: false\n  NAME: demo\n';
   const { config } = parseModelConfig(text);
-  assert.deepEqual(config.environment_variables, { PORT: '8000', RATIO: '1.0', DEBUG: 'true', QUIET: 'false', NAME: 'demo' });
+  assert.deepEqual(config.environment_variables, {
+    PORT: '8000',
+    RATIO: '1.0',
+    DEBUG: 'true',
+    QUIET: 'false',
+    NAME: 'demo',
+  });
 });
 
 test('a secret name that is not a safe file name is refused', () => {

@@ -11,7 +11,17 @@
  *   const { config, warnings } = parseModelConfig(await readFile(join(dir, 'config.yaml'), 'utf8'));
  *   const env = { GIRDER_CONFIG: JSON.stringify(configForReplica(config, 'model.py')) };
  */
-import { isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from 'yaml';
+import {
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type ScalarTag,
+} from 'yaml';
 import { ConfigSchema } from './config-schema.ts';
 
 export interface HealthChecks {
@@ -75,30 +85,75 @@ export class ConfigError extends Error {
 
 /** Top-level keys of Truss's `TrussConfig` (`properties` of shared/reference/truss-config.schema.json). */
 const TRUSS_TOP_LEVEL_KEYS = new Set([
-  'model_name', 'model_metadata', 'description', 'examples_filename', 'data_dir', 'external_data',
-  'external_package_dirs', 'python_version', 'base_image', 'requirements_file', 'requirements', 'system_packages',
-  'environment_variables', 'secrets', 'resources', 'runtime', 'build', 'build_commands', 'docker_server',
-  'model_cache', 'weights', 'trt_llm', 'training_checkpoints', 'bis_llm', 'input_type', 'model_framework',
-  'model_type', 'model_module_dir', 'model_class_filename', 'model_class_name', 'bundled_packages_dir',
-  'use_local_src', 'cache_internal', 'live_reload', 'apply_library_patches', 'spec_version',
+  'model_name',
+  'model_metadata',
+  'description',
+  'examples_filename',
+  'data_dir',
+  'external_data',
+  'external_package_dirs',
+  'python_version',
+  'base_image',
+  'requirements_file',
+  'requirements',
+  'system_packages',
+  'environment_variables',
+  'secrets',
+  'resources',
+  'runtime',
+  'build',
+  'build_commands',
+  'docker_server',
+  'model_cache',
+  'weights',
+  'trt_llm',
+  'training_checkpoints',
+  'bis_llm',
+  'input_type',
+  'model_framework',
+  'model_type',
+  'model_module_dir',
+  'model_class_filename',
+  'model_class_name',
+  'bundled_packages_dir',
+  'use_local_src',
+  'cache_internal',
+  'live_reload',
+  'apply_library_patches',
+  'spec_version',
 ]);
 
 /** Known keys of the nested sections: Truss's `$defs` Runtime, HealthChecks, DockerServer, plus Girder's own. */
 const KNOWN_SECTION_KEYS: Record<string, Set<string>> = {
   runtime: new Set([
-    'predict_concurrency', 'streaming_read_timeout', 'enable_tracing_data', 'enable_debug_logs', 'transport',
-    'is_websocket_endpoint', 'health_checks', 'oidc', 'remote_ssh', 'egress_restrictions',
+    'predict_concurrency',
+    'streaming_read_timeout',
+    'enable_tracing_data',
+    'enable_debug_logs',
+    'transport',
+    'is_websocket_endpoint',
+    'health_checks',
+    'oidc',
+    'remote_ssh',
+    'egress_restrictions',
     'truss_server_version_override',
     'num_workers', // removed by Truss (must be 1), still accepted
     'predict_timeout_seconds', // Girder extension
   ]),
   'runtime.health_checks': new Set([
-    'restart_check_delay_seconds', 'restart_threshold_seconds', 'stop_traffic_threshold_seconds',
+    'restart_check_delay_seconds',
+    'restart_threshold_seconds',
+    'stop_traffic_threshold_seconds',
     'startup_threshold_seconds',
   ]),
   docker_server: new Set([
-    'start_command', 'server_port', 'predict_endpoint', 'readiness_endpoint', 'liveness_endpoint',
-    'run_as_user_id', 'no_build',
+    'start_command',
+    'server_port',
+    'predict_endpoint',
+    'readiness_endpoint',
+    'liveness_endpoint',
+    'run_as_user_id',
+    'no_build',
   ]),
 };
 
@@ -190,7 +245,9 @@ export function parseModelConfig(text: string, fileName = 'config.yaml'): { conf
     const line = syntax.linePos?.[0].line ?? null;
     throw new ConfigError(fileName, '', line, `invalid YAML: ${syntax.message.split(' at line ')[0]}`);
   }
-  const warnings = doc.warnings.map((w) => `${fileName}:${w.linePos?.[0].line ?? '?'}: ${w.message.split(' at line ')[0]}`);
+  const warnings = doc.warnings.map(
+    (w) => `${fileName}:${w.linePos?.[0].line ?? '?'}: ${w.message.split(' at line ')[0]}`,
+  );
 
   let parsed: unknown;
   try {
@@ -200,11 +257,19 @@ export function parseModelConfig(text: string, fileName = 'config.yaml'): { conf
   }
   if (!isRecord(parsed)) {
     const got = Array.isArray(parsed) ? 'a list' : describe(parsed);
-    throw new ConfigError(fileName, '', lineAt(doc, lines, []), `the top level must be a mapping of keys to values (got ${got})`);
+    throw new ConfigError(
+      fileName,
+      '',
+      lineAt(doc, lines, []),
+      `the top level must be a mapping of keys to values (got ${got})`,
+    );
   }
   const raw = parsed;
 
-  const result = ConfigSchema.safeParse({ ...raw, environment_variables: envAsWritten(doc, raw.environment_variables) });
+  const result = ConfigSchema.safeParse({
+    ...raw,
+    environment_variables: envAsWritten(doc, raw.environment_variables),
+  });
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue.path;

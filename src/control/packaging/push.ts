@@ -23,7 +23,13 @@ const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  * under `<dataDir>/snapshots/`, validates config.yaml and the model files, then records the
  * deployment. Nothing is recorded when any step fails, and the snapshot is removed.
  */
-export async function receivePush(registry: Registry, dataDir: string, input: Readable, opts: PushOptions, maxBytes: number): Promise<PushResult & { warnings: string[] }> {
+export async function receivePush(
+  registry: Registry,
+  dataDir: string,
+  input: Readable,
+  opts: PushOptions,
+  maxBytes: number,
+): Promise<PushResult & { warnings: string[] }> {
   const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
   await mkdir(dir, { recursive: true });
   try {
@@ -32,24 +38,33 @@ export async function receivePush(registry: Registry, dataDir: string, input: Re
     try {
       text = await readFile(join(dir, 'config.yaml'), 'utf8');
     } catch {
-      throw badRequest('The model directory has no config.yaml.', 'A model is a directory with a Truss-style config.yaml and its code.');
+      throw badRequest(
+        'The model directory has no config.yaml.',
+        'A model is a directory with a Truss-style config.yaml and its code.',
+      );
     }
-    let parsed;
+    let parsed: ReturnType<typeof parseModelConfig>;
     try {
       parsed = parseModelConfig(text);
     } catch (err) {
-      if (err instanceof ConfigError) throw badRequest(err.message, `Fix ${err.key || 'the file'} in config.yaml and push again.`);
+      if (err instanceof ConfigError)
+        throw badRequest(err.message, `Fix ${err.key || 'the file'} in config.yaml and push again.`);
       throw err;
     }
     const { config, warnings } = parsed;
     const modelName = opts.name ?? config.model_name;
     if (!modelName) throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
-    if (!MODEL_NAME_RE.test(modelName)) throw badRequest(`Invalid model name "${modelName}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
+    if (!MODEL_NAME_RE.test(modelName))
+      throw badRequest(`Invalid model name "${modelName}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
     const spec = launchSpec(dir, config);
     if (typeof spec === 'string') throw badRequest(spec);
     const result = await registry.addDeployment({
-      modelName, dir, config: config as unknown as Record<string, unknown>,
-      development: opts.development, promote: opts.promote, environment: opts.environment,
+      modelName,
+      dir,
+      config: config as unknown as Record<string, unknown>,
+      development: opts.development,
+      promote: opts.promote,
+      environment: opts.environment,
     });
     if (result.replacedDir) await removeUnusedSnapshot(registry, result.replacedDir);
     return { ...result, warnings };

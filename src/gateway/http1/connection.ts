@@ -98,7 +98,10 @@ export class FastConnection implements ResponseOwner {
         this.arrivingSince ||= Date.now();
         return;
       }
-      if (head === NOT_MINE || head.contentLength > this.#door.maxBody) return this.#handOff();
+      if (head === NOT_MINE || head.contentLength > this.#door.maxBody) {
+        this.#handOff();
+        return;
+      }
       const total = head.headBytes + head.contentLength;
       if (buf.length < total) {
         this.arrivingSince ||= Date.now();
@@ -111,7 +114,8 @@ export class FastConnection implements ResponseOwner {
       if (!this.#door.serve(new FastRequest(head, buf.subarray(head.headBytes, total)), res)) {
         this.#current = undefined;
         this.#buf = buf;
-        return this.#handOff();
+        this.#handOff();
+        return;
       }
     }
   };

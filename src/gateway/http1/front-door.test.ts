@@ -39,18 +39,29 @@ function serve(req: FastRequest, res: FastResponse): boolean {
 }
 
 async function startDoor(keepAliveTimeoutMs: number, headersTimeoutMs: number): Promise<FrontDoor> {
-  const d = new FrontDoor(createServer(nodeHandler), serve, { keepAliveTimeoutMs, headersTimeoutMs, maxBody: MAX_BODY });
+  const d = new FrontDoor(createServer(nodeHandler), serve, {
+    keepAliveTimeoutMs,
+    headersTimeoutMs,
+    maxBody: MAX_BODY,
+  });
   await d.listen(0, '127.0.0.1');
-  after(() => { d.close(); d.closeAllConnections(); });
+  after(() => {
+    d.close();
+    d.closeAllConnections();
+  });
   return d;
 }
 
-interface Answer { status: number; headers: Record<string, string>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
 
 /** The complete HTTP/1.1 answers at the start of `text` (Content-Length, chunked or no body). */
 function parseAnswers(text: string): Answer[] {
   const out: Answer[] = [];
-  for (let at = 0; ;) {
+  for (let at = 0; ; ) {
     const end = text.indexOf('\r\n\r\n', at);
     if (end < 0) return out;
     const [statusLine, ...lines] = text.slice(at, end).split('\r\n');
@@ -78,7 +89,13 @@ function parseAnswers(text: string): Answer[] {
 }
 
 /** A raw client: `text()` is all it received; `answers(n)` waits for n answers (rejects if it closes first). */
-interface Raw { socket: Socket; text(): string; answers(n: number): Promise<Answer[]>; closed: Promise<void>; isClosed(): boolean }
+interface Raw {
+  socket: Socket;
+  text(): string;
+  answers(n: number): Promise<Answer[]>;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
 
 async function raw(d: FrontDoor, allowHalfOpen = false): Promise<Raw> {
   const socket = connect({ port: d.address().port, host: '127.0.0.1', allowHalfOpen, noDelay: true });
@@ -88,26 +105,40 @@ async function raw(d: FrontDoor, allowHalfOpen = false): Promise<Raw> {
   let [text, isClosed] = ['', false];
   const checks = new Set<() => void>();
   socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { text += d; for (const c of checks) c(); });
-  const closed = new Promise<void>((resolve) => socket.on('close', () => { isClosed = true; for (const c of checks) c(); resolve(); }));
-  const answers = (n: number): Promise<Answer[]> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      const got = parseAnswers(text);
-      if (got.length >= n || isClosed) checks.delete(check);
-      if (got.length >= n) resolve(got);
-      else if (isClosed) reject(new Error(`closed after ${got.length} answers: ${JSON.stringify(text)}`));
-    };
-    checks.add(check);
-    check();
+  socket.on('data', (d: string) => {
+    text += d;
+    for (const c of checks) c();
   });
+  const closed = new Promise<void>((resolve) =>
+    socket.on('close', () => {
+      isClosed = true;
+      for (const c of checks) c();
+      resolve();
+    }),
+  );
+  const answers = (n: number): Promise<Answer[]> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const got = parseAnswers(text);
+        if (got.length >= n || isClosed) checks.delete(check);
+        if (got.length >= n) resolve(got);
+        else if (isClosed) reject(new Error(`closed after ${got.length} answers: ${JSON.stringify(text)}`));
+      };
+      checks.add(check);
+      check();
+    });
   return { socket, text: () => text, answers, closed, isClosed: () => isClosed };
 }
 
 const get = (url: string, extra = ''): string => `GET ${url} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
-const post = (url: string, body: string): string => `POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+const post = (url: string, body: string): string =>
+  `POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
 /** A raw client whose `/fast/hold` request is in flight, and its pending response. */
-async function pending(d: FrontDoor, send: (s: Socket) => void = (s) => s.write(get('/fast/hold'))): Promise<{ c: Raw; res: FastResponse }> {
+async function pending(
+  d: FrontDoor,
+  send: (s: Socket) => void = (s) => s.write(get('/fast/hold')),
+): Promise<{ c: Raw; res: FastResponse }> {
   const c = await raw(d);
   const held = nextHold();
   send(c.socket);
@@ -142,17 +173,32 @@ test('after a declined request node:http keeps the connection and answers everyt
   await c.answers(2);
   c.socket.write(get('/fast/3'));
   const got = await c.answers(3);
-  assert.deepEqual(got.map((a) => a.body), ['fast:GET /fast/1 body=', 'node:POST /other body=xy', 'node:GET /fast/3 body=']);
-  assert.deepEqual(got.map((a) => a.status), [200, 200, 200]);
+  assert.deepEqual(
+    got.map((a) => a.body),
+    ['fast:GET /fast/1 body=', 'node:POST /other body=xy', 'node:GET /fast/3 body='],
+  );
+  assert.deepEqual(
+    got.map((a) => a.status),
+    [200, 200, 200],
+  );
 });
 
 test('pipelined requests sent in one write are answered in order', async () => {
   const c = await raw(door);
-  c.socket.write(get('/fast/1') + post('/fast/later', 'b2') + get('/fast/3') + post('/declined', 'b4') + get('/fast/5'));
+  c.socket.write(
+    get('/fast/1') + post('/fast/later', 'b2') + get('/fast/3') + post('/declined', 'b4') + get('/fast/5'),
+  );
   const got = await c.answers(5);
-  assert.deepEqual(got.map((a) => a.body), [
-    'fast:GET /fast/1 body=', 'fast:POST /fast/later body=b2', 'fast:GET /fast/3 body=', 'node:POST /declined body=b4', 'node:GET /fast/5 body=',
-  ]);
+  assert.deepEqual(
+    got.map((a) => a.body),
+    [
+      'fast:GET /fast/1 body=',
+      'fast:POST /fast/later body=b2',
+      'fast:GET /fast/3 body=',
+      'node:POST /declined body=b4',
+      'node:GET /fast/5 body=',
+    ],
+  );
 });
 
 test('a head and body arriving a few bytes at a time are still served', async () => {
@@ -175,7 +221,9 @@ test('a head the strict reader refuses (space before a colon) reaches node:http,
 
 test('a chunked request body reaches node:http, which reads it', async () => {
   const c = await raw(door);
-  c.socket.write('POST /fast/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+  c.socket.write(
+    'POST /fast/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+  );
   const [a] = await c.answers(1);
   assert.equal(a.body, 'node:POST /fast/a body=abcde');
 });

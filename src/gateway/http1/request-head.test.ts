@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MAX_HEAD_BYTES, NEED_MORE, NOT_MINE, parseHead, type RequestHead } from './request-head.ts';
 
 /** A head of `lines` (request line first) with CRLF endings and the blank line. */
-const head = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\r\n`).join('') + '\r\n', 'latin1');
+const head = (...lines: string[]): Buffer => Buffer.from(`${lines.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1');
 const GET = 'GET /x HTTP/1.1';
 const parsed = (buf: Buffer): RequestHead => {
   const h = parseHead(buf);
@@ -13,13 +13,31 @@ const parsed = (buf: Buffer): RequestHead => {
 const refused = (buf: Buffer, why: string): void => assert.equal(parseHead(buf), NOT_MINE, why);
 
 test('a valid head gives method, url, headers, rawHeaders, contentLength, close and headBytes', () => {
-  const bytes = head('POST /model-abcd1234/production/predict?x=1&y=%20 HTTP/1.1', 'Host: example.test', 'Content-Type: application/json', 'Content-Length: 2', 'X-Trace: a b');
+  const bytes = head(
+    'POST /model-abcd1234/production/predict?x=1&y=%20 HTTP/1.1',
+    'Host: example.test',
+    'Content-Type: application/json',
+    'Content-Length: 2',
+    'X-Trace: a b',
+  );
   // The body and the start of a pipelined request follow the head.
   const h = parsed(Buffer.concat([bytes, Buffer.from('{}GET / HTTP/1.1\r\n')]));
   assert.equal(h.method, 'POST');
   assert.equal(h.url, '/model-abcd1234/production/predict?x=1&y=%20');
-  assert.deepEqual({ ...h.headers }, { host: 'example.test', 'content-type': 'application/json', 'content-length': '2', 'x-trace': 'a b' });
-  assert.deepEqual(h.rawHeaders, ['Host', 'example.test', 'Content-Type', 'application/json', 'Content-Length', '2', 'X-Trace', 'a b']);
+  assert.deepEqual(
+    { ...h.headers },
+    { host: 'example.test', 'content-type': 'application/json', 'content-length': '2', 'x-trace': 'a b' },
+  );
+  assert.deepEqual(h.rawHeaders, [
+    'Host',
+    'example.test',
+    'Content-Type',
+    'application/json',
+    'Content-Length',
+    '2',
+    'X-Trace',
+    'a b',
+  ]);
   assert.equal(h.contentLength, 2);
   assert.equal(h.close, false);
   assert.equal(h.headBytes, bytes.length);
@@ -76,7 +94,10 @@ test('a target that is not origin-form is NOT_MINE', () => {
 
 test('a non-ASCII byte anywhere is NOT_MINE', () => {
   refused(head(GET, 'host: x', 'x-name: caf\u00e9'), 'latin1 é in a value');
-  refused(Buffer.concat([Buffer.from(`${GET}\r\nhost: x\r\nx-a: `), Buffer.from('日本', 'utf8'), Buffer.from('\r\n\r\n')]), 'UTF-8 in a value');
+  refused(
+    Buffer.concat([Buffer.from(`${GET}\r\nhost: x\r\nx-a: `), Buffer.from('日本', 'utf8'), Buffer.from('\r\n\r\n')]),
+    'UTF-8 in a value',
+  );
   refused(head('GET /caf\u00e9 HTTP/1.1', 'host: x'), 'in the target');
   refused(head(GET, 'host: x', 'x-n\u00e9: 1'), 'in a name');
   refused(head(GET, 'host: x', 'x-a: a\u007fb'), 'DEL in a value');
@@ -111,7 +132,10 @@ test('a header name sent twice, in any case, is NOT_MINE', () => {
 test('Transfer-Encoding, Expect and Upgrade headers are NOT_MINE', () => {
   refused(head('POST /x HTTP/1.1', 'host: x', 'Transfer-Encoding: chunked'), 'chunked');
   refused(head('POST /x HTTP/1.1', 'host: x', 'transfer-encoding: identity'), 'identity');
-  refused(head('POST /x HTTP/1.1', 'host: x', 'content-length: 3', 'Transfer-Encoding: chunked'), 'with content-length');
+  refused(
+    head('POST /x HTTP/1.1', 'host: x', 'content-length: 3', 'Transfer-Encoding: chunked'),
+    'with content-length',
+  );
   refused(head('POST /x HTTP/1.1', 'host: x', 'Expect: 100-continue', 'content-length: 3'), 'expect');
   refused(head(GET, 'host: x', 'Connection: Upgrade', 'Upgrade: websocket'), 'upgrade');
   refused(head(GET, 'host: x', 'Upgrade: h2c'), 'upgrade alone');

@@ -26,23 +26,48 @@ async function readLimited(req: IncomingMessage, max: number): Promise<string> {
  * `POST /{target}/async_predict`: validates the wrapper, commits the request durably, and only then
  * answers `201 {"request_id"}`. The async request id is also this call's X-Baseten-Request-Id.
  */
-export async function handleAsyncSubmit(app: App, req: IncomingMessage, res: ServerResponse, deployment: DeploymentRecord, requestId: string): Promise<void> {
+export async function handleAsyncSubmit(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deployment: DeploymentRecord,
+  requestId: string,
+): Promise<void> {
   if (req.method !== 'POST') throw badRequest(`async_predict takes POST, not ${req.method}.`);
   const wrapper = parseWrapper(await readLimited(req, app.options.asyncMaxBodyBytes));
   await app.queue.submit(deployment, wrapper, requestId);
-  sendJson(res, 201, { request_id: requestId }, {
-    'x-baseten-request-id': requestId, 'x-baseten-model-id': deployment.modelId, 'x-baseten-model-version-id': deployment.id,
-  });
+  sendJson(
+    res,
+    201,
+    { request_id: requestId },
+    {
+      'x-baseten-request-id': requestId,
+      'x-baseten-model-id': deployment.modelId,
+      'x-baseten-model-version-id': deployment.id,
+    },
+  );
 }
 
 /** `GET /{target}/async_queue_status`. */
-export function handleQueueStatus(app: App, req: IncomingMessage, res: ServerResponse, deployment: DeploymentRecord, requestId: string): void {
+export function handleQueueStatus(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deployment: DeploymentRecord,
+  requestId: string,
+): void {
   if (req.method !== 'GET') throw badRequest(`async_queue_status takes GET, not ${req.method}.`);
   sendJson(res, 200, app.queue.queueStatus(deployment), { 'x-baseten-request-id': requestId });
 }
 
 /** `GET` (status) and `DELETE` (cancel) `/async_request/{id}`, for keys that may call the model. */
-export async function handleAsyncRequest(app: App, req: IncomingMessage, res: ServerResponse, route: Extract<Route, { surface: 'async_request' }>, requestId: string): Promise<void> {
+export async function handleAsyncRequest(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Extract<Route, { surface: 'async_request' }>,
+  requestId: string,
+): Promise<void> {
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
   const headers = { 'x-baseten-request-id': requestId };

@@ -16,19 +16,33 @@ import type { Route } from '../target.ts';
 type InferenceRoute = Extract<Route, { surface: 'inference' }>;
 
 /** The key, its scope and the deployment the target names: every inference action starts here. */
-function admit(app: App, req: InboundRequest, route: InferenceRoute, requestId: string): { deployment: DeploymentRecord; headers: Record<string, string> } {
+function admit(
+  app: App,
+  req: InboundRequest,
+  route: InferenceRoute,
+  requestId: string,
+): { deployment: DeploymentRecord; headers: Record<string, string> } {
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
-  if (route.kind === 'chain') throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
+  if (route.kind === 'chain')
+    throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
   const deployment = app.registry.resolve(route.id, route.target);
   const headers = {
-    'x-baseten-request-id': requestId, 'x-baseten-model-id': deployment.modelId, 'x-baseten-model-version-id': deployment.id,
+    'x-baseten-request-id': requestId,
+    'x-baseten-model-id': deployment.modelId,
+    'x-baseten-model-version-id': deployment.id,
   };
   return { deployment, headers };
 }
 
 /** Inference actions on a model target, as node:http serves them (the fast path takes only callModel). */
-export function handleInference(app: App, req: IncomingMessage, res: ServerResponse, route: InferenceRoute, requestId: string): Promise<void> | void {
+export function handleInference(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: InferenceRoute,
+  requestId: string,
+): Promise<void> | void {
   if (route.action === 'predict' || route.action === 'sync') return callModel(app, req, res, route, requestId);
   const { deployment, headers } = admit(app, req, route, requestId);
   switch (route.action) {
@@ -43,7 +57,9 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
       return handleQueueStatus(app, req, res, deployment, requestId);
     case 'run_remote':
     case 'async_run_remote':
-      throw badRequest(`${route.action} is for chains; call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`);
+      throw badRequest(
+        `${route.action} is for chains; call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`,
+      );
   }
 }
 
@@ -52,7 +68,13 @@ export function handleInference(app: App, req: IncomingMessage, res: ServerRespo
  * key → scope → target → slot on a replica (parking while none is free) → streaming proxy.
  * Not async on purpose: a request that finds a free slot costs no promise at all.
  */
-export function callModel(app: App, req: IncomingMessage | FastRequest, res: Reply, route: InferenceRoute, requestId: string): Promise<void> | void {
+export function callModel(
+  app: App,
+  req: IncomingMessage | FastRequest,
+  res: Reply,
+  route: InferenceRoute,
+  requestId: string,
+): Promise<void> | void {
   const { deployment, headers } = admit(app, req, route, requestId);
   if (route.action === 'predict' && req.method !== 'POST') throw badRequest(`predict takes POST, not ${req.method}.`);
 
@@ -65,19 +87,25 @@ export function callModel(app: App, req: IncomingMessage | FastRequest, res: Rep
   const config = deployment.config as unknown as ModelConfig;
   const deadline = Date.now() + (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
   const logsHint = () => `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
-  const start = (replica: Replica): void => proxy({
-    req, res, replica, requestId, deadline, logsHint,
-    method: req.method ?? 'POST',
-    path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
-    responseHeaders: headers,
-    bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
-    maxBodyBytes: app.options.maxBodyBytes,
-    wrapErrors: route.action === 'predict',
-    onEnd: (err) => {
-      app.supervisor.release(deployment.id, replica);
-      if (err !== undefined) failRequest(res, err, requestId);
-    },
-  });
+  const start = (replica: Replica): void =>
+    proxy({
+      req,
+      res,
+      replica,
+      requestId,
+      deadline,
+      logsHint,
+      method: req.method ?? 'POST',
+      path: route.action === 'sync' ? route.rest : replica.opts.spec.predictPath,
+      responseHeaders: headers,
+      bodyTimeoutMs: (config.runtime?.streaming_read_timeout ?? 60) * 1000,
+      maxBodyBytes: app.options.maxBodyBytes,
+      wrapErrors: route.action === 'predict',
+      onEnd: (err) => {
+        app.supervisor.release(deployment.id, replica);
+        if (err !== undefined) failRequest(res, err, requestId);
+      },
+    });
   const replica = app.supervisor.tryAcquire(deployment, 'sync');
   if (replica) return start(replica);
   return park(app, res, deployment, deadline, logsHint).then(start);
@@ -87,7 +115,13 @@ export function callModel(app: App, req: IncomingMessage | FastRequest, res: Rep
  * Waits for a slot (every replica busy, or none ready yet) until the request's deadline, which
  * gives 503 model_not_ready, or until the client leaves. Only parked requests pay for a signal.
  */
-async function park(app: App, res: Reply, deployment: DeploymentRecord, deadline: number, logsHint: () => string): Promise<Replica> {
+async function park(
+  app: App,
+  res: Reply,
+  deployment: DeploymentRecord,
+  deadline: number,
+  logsHint: () => string,
+): Promise<Replica> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new AbortReason(TIMEOUT)), deadline - Date.now());
   const onClose = () => ac.abort(new AbortReason(CLIENT_GONE));
@@ -96,7 +130,11 @@ async function park(app: App, res: Reply, deployment: DeploymentRecord, deadline
     return await app.supervisor.acquire(deployment, 'sync', ac.signal);
   } catch (err) {
     if (err instanceof AbortReason && err.why === TIMEOUT) {
-      throw new GirderError('model_not_ready', `No replica of deployment ${deployment.id} became ready before the request's deadline.`, logsHint());
+      throw new GirderError(
+        'model_not_ready',
+        `No replica of deployment ${deployment.id} became ready before the request's deadline.`,
+        logsHint(),
+      );
     }
     throw err;
   } finally {

@@ -51,8 +51,14 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).nullish();
 const AutoscalingPatch = z.strictObject({
-  min_replica: int(0), max_replica: int(1), autoscaling_window: int(10, 3600), scale_down_delay: int(0, 3600),
-  concurrency_target: int(1), target_utilization_percentage: int(1, 100), target_in_flight_tokens: int(1), max_scale_down_rate: int(1, 50),
+  min_replica: int(0),
+  max_replica: int(1),
+  autoscaling_window: int(10, 3600),
+  scale_down_delay: int(0, 3600),
+  concurrency_target: int(1),
+  target_utilization_percentage: int(1, 100),
+  target_in_flight_tokens: int(1),
+  max_scale_down_rate: int(1, 50),
 });
 const KeyCreate = z.object({
   name: z.string().nullish(),
@@ -64,117 +70,226 @@ const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: Auto
 const EnvPromote = z.object({ deployment_id: z.string().min(1) });
 
 /** Drops null/undefined fields: only what is sent gets updated (UpdateAutoscalingSettingsV1). */
-const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Partial<T>;
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Partial<T>;
 
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
 const ROUTES: [string, RegExp, Handler][] = [
   ['GET', /^\/models$/, ({ app }) => ({ models: [...app.registry.models.values()].map((m) => modelView(app, m)) })],
-  ['POST', /^\/models\/push$/, async ({ app, req, query }) => {
-    if (!req.headers['content-type']?.startsWith(BUNDLE_CONTENT_TYPE)) throw badRequest(`Push a model directory with \`girder push DIR\` (content type ${BUNDLE_CONTENT_TYPE}).`);
-    const r = await receivePush(app.registry, app.options.dataDir, req, {
-      name: query.get('name') ?? undefined, promote: flag(query, 'promote'), development: flag(query, 'development'),
-      environment: query.get('environment') ?? undefined,
-    }, app.options.maxPushBytes);
-    return { model: modelView(app, r.model), deployment: deploymentView(app, r.deployment), warnings: r.warnings };
-  }],
+  [
+    'POST',
+    /^\/models\/push$/,
+    async ({ app, req, query }) => {
+      if (!req.headers['content-type']?.startsWith(BUNDLE_CONTENT_TYPE))
+        throw badRequest(`Push a model directory with \`girder push DIR\` (content type ${BUNDLE_CONTENT_TYPE}).`);
+      const r = await receivePush(
+        app.registry,
+        app.options.dataDir,
+        req,
+        {
+          name: query.get('name') ?? undefined,
+          promote: flag(query, 'promote'),
+          development: flag(query, 'development'),
+          environment: query.get('environment') ?? undefined,
+        },
+        app.options.maxPushBytes,
+      );
+      return { model: modelView(app, r.model), deployment: deploymentView(app, r.deployment), warnings: r.warnings };
+    },
+  ],
   ['GET', /^\/models\/([^/]+)$/, ({ app, params }) => modelView(app, app.registry.model(params[0]))],
-  ['DELETE', /^\/models\/([^/]+)$/, async ({ app, params }) => {
-    const removed = await app.registry.deleteModel(params[0]);
-    for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
-    return { id: params[0], deleted: true };
-  }],
-  ['GET', /^\/models\/([^/]+)\/deployments$/, ({ app, params }) => {
-    app.registry.model(params[0]);
-    return { deployments: app.registry.deploymentsOf(params[0]).map((d) => deploymentView(app, d)) };
-  }],
-  ['GET', /^\/models\/([^/]+)\/deployments\/([^/]+)$/, ({ app, params }) => deploymentView(app, app.registry.deploymentOf(params[0], params[1]))],
-  ['DELETE', /^\/models\/([^/]+)\/deployments\/([^/]+)$/, async ({ app, params }) => {
-    const d = await app.registry.deleteDeployment(params[0], params[1]);
-    await removeUnusedSnapshot(app.registry, d.dir);
-    return { id: d.id, deleted: true, model_id: d.modelId };
-  }],
-  ['POST', /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/, async ({ app, params }) => {
-    const d = app.registry.deploymentOf(params[0], params[1]);
-    await app.registry.setActive(d.id, params[2] === 'activate');
-    return { success: true };
-  }],
-  ['POST', /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/, async ({ app, params }) => {
-    const promoted = await app.registry.promote(params[0], params[1], 'production', { create: true });
-    return deploymentView(app, promoted);
-  }],
-  ['PATCH', /^\/models\/([^/]+)\/deployments\/([^/]+)\/autoscaling_settings$/, async ({ app, params, body }) => {
-    const patch = defined(parse(AutoscalingPatch, await body()));
-    const d = app.registry.deploymentOf(params[0], params[1]);
-    const next = { ...d.autoscaling, ...patch };
-    if ((next.min_replica ?? 0) > (next.max_replica ?? 1)) throw badRequest('min_replica must not exceed max_replica.');
-    if (Object.entries(patch).every(([k, v]) => d.autoscaling[k as keyof typeof d.autoscaling] === v)) {
-      return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
-    }
-    await app.registry.updateAutoscaling(d.id, patch as never);
-    return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
-  }],
-  ['GET', /^\/models\/([^/]+)\/deployments\/([^/]+)\/logs$/, async ({ app, res, params, query }) => {
-    const d = app.registry.deploymentOf(params[0], params[1]);
-    await followLogs(app, res, d.id, Number(query.get('limit') ?? 200), flag(query, 'follow'));
-    return undefined;
-  }],
-  ['GET', /^\/models\/([^/]+)\/environments$/, ({ app, params }) => {
-    app.registry.model(params[0]);
-    return { environments: app.registry.environmentsOf(params[0]).map((e) => environmentView(app, e)) };
-  }],
-  ['POST', /^\/models\/([^/]+)\/environments$/, async ({ app, params, body }) => {
-    const input = parse(EnvCreate, await body());
-    return environmentView(app, await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {}) as never));
-  }],
-  ['GET', /^\/models\/([^/]+)\/environments\/([^/]+)$/, ({ app, params }) => {
-    app.registry.model(params[0]);
-    const env = app.registry.environment(params[0], params[1]);
-    if (!env) throw notFound(`Model ${params[0]} has no environment "${params[1]}".`);
-    return environmentView(app, env);
-  }],
-  ['POST', /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/, async ({ app, params, body }) => {
-    const { deployment_id } = parse(EnvPromote, await body());
-    return deploymentView(app, await app.registry.promote(params[0], deployment_id, params[1]));
-  }],
+  [
+    'DELETE',
+    /^\/models\/([^/]+)$/,
+    async ({ app, params }) => {
+      const removed = await app.registry.deleteModel(params[0]);
+      for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
+      return { id: params[0], deleted: true };
+    },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/deployments$/,
+    ({ app, params }) => {
+      app.registry.model(params[0]);
+      return { deployments: app.registry.deploymentsOf(params[0]).map((d) => deploymentView(app, d)) };
+    },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
+    ({ app, params }) => deploymentView(app, app.registry.deploymentOf(params[0], params[1])),
+  ],
+  [
+    'DELETE',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
+    async ({ app, params }) => {
+      const d = await app.registry.deleteDeployment(params[0], params[1]);
+      await removeUnusedSnapshot(app.registry, d.dir);
+      return { id: d.id, deleted: true, model_id: d.modelId };
+    },
+  ],
+  [
+    'POST',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
+    async ({ app, params }) => {
+      const d = app.registry.deploymentOf(params[0], params[1]);
+      await app.registry.setActive(d.id, params[2] === 'activate');
+      return { success: true };
+    },
+  ],
+  [
+    'POST',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/,
+    async ({ app, params }) => {
+      const promoted = await app.registry.promote(params[0], params[1], 'production', { create: true });
+      return deploymentView(app, promoted);
+    },
+  ],
+  [
+    'PATCH',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)\/autoscaling_settings$/,
+    async ({ app, params, body }) => {
+      const patch = defined(parse(AutoscalingPatch, await body()));
+      const d = app.registry.deploymentOf(params[0], params[1]);
+      const next = { ...d.autoscaling, ...patch };
+      if ((next.min_replica ?? 0) > (next.max_replica ?? 1))
+        throw badRequest('min_replica must not exceed max_replica.');
+      if (Object.entries(patch).every(([k, v]) => d.autoscaling[k as keyof typeof d.autoscaling] === v)) {
+        return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
+      }
+      await app.registry.updateAutoscaling(d.id, patch as never);
+      return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
+    },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)\/logs$/,
+    async ({ app, res, params, query }) => {
+      const d = app.registry.deploymentOf(params[0], params[1]);
+      await followLogs(app, res, d.id, Number(query.get('limit') ?? 200), flag(query, 'follow'));
+      return undefined;
+    },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/environments$/,
+    ({ app, params }) => {
+      app.registry.model(params[0]);
+      return { environments: app.registry.environmentsOf(params[0]).map((e) => environmentView(app, e)) };
+    },
+  ],
+  [
+    'POST',
+    /^\/models\/([^/]+)\/environments$/,
+    async ({ app, params, body }) => {
+      const input = parse(EnvCreate, await body());
+      return environmentView(
+        app,
+        await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {}) as never),
+      );
+    },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/environments\/([^/]+)$/,
+    ({ app, params }) => {
+      app.registry.model(params[0]);
+      const env = app.registry.environment(params[0], params[1]);
+      if (!env) throw notFound(`Model ${params[0]} has no environment "${params[1]}".`);
+      return environmentView(app, env);
+    },
+  ],
+  [
+    'POST',
+    /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/,
+    async ({ app, params, body }) => {
+      const { deployment_id } = parse(EnvPromote, await body());
+      return deploymentView(app, await app.registry.promote(params[0], deployment_id, params[1]));
+    },
+  ],
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
-  ['POST', /^\/api_keys$/, async ({ app, body }) => {
-    const input = parse(KeyCreate, await body());
-    const { key } = await app.keys.create({ type: input.type as ApiKeyType, name: input.name, modelIds: input.model_ids });
-    return { api_key: key };
-  }],
-  ['DELETE', /^\/api_keys\/([^/]+)$/, async ({ app, params }) => ({ prefix: (await app.keys.revoke(params[0])).prefix })],
+  [
+    'POST',
+    /^\/api_keys$/,
+    async ({ app, body }) => {
+      const input = parse(KeyCreate, await body());
+      const { key } = await app.keys.create({
+        type: input.type as ApiKeyType,
+        name: input.name,
+        modelIds: input.model_ids,
+      });
+      return { api_key: key };
+    },
+  ],
+  [
+    'DELETE',
+    /^\/api_keys\/([^/]+)$/,
+    async ({ app, params }) => ({ prefix: (await app.keys.revoke(params[0])).prefix }),
+  ],
   ['GET', /^\/webhook_secrets$/, ({ app }) => ({ webhook_secrets: app.webhookSecrets.list() })],
-  ['POST', /^\/webhook_secrets$/, async ({ app }) => {
-    const w = await app.webhookSecrets.create();
-    return { id: w.id, secret: w.secret, created_at: w.createdAt };
-  }],
-  ['POST', /^\/webhook_secrets\/([^/]+)\/rotate$/, async ({ app, params }) => {
-    const w = await app.webhookSecrets.rotate(params[0]);
-    const old = app.webhookSecrets.list().find((s) => s.id === params[0])!;
-    return { id: w.id, secret: w.secret, created_at: w.createdAt, rotated: { id: old.id, expires_at: old.expires_at } };
-  }],
-  ['DELETE', /^\/webhook_secrets\/([^/]+)$/, async ({ app, params }) => {
-    await app.webhookSecrets.delete(params[0]);
-    return { id: params[0], deleted: true };
-  }],
+  [
+    'POST',
+    /^\/webhook_secrets$/,
+    async ({ app }) => {
+      const w = await app.webhookSecrets.create();
+      return { id: w.id, secret: w.secret, created_at: w.createdAt };
+    },
+  ],
+  [
+    'POST',
+    /^\/webhook_secrets\/([^/]+)\/rotate$/,
+    async ({ app, params }) => {
+      const w = await app.webhookSecrets.rotate(params[0]);
+      const old = app.webhookSecrets.list().find((s) => s.id === params[0])!;
+      return {
+        id: w.id,
+        secret: w.secret,
+        created_at: w.createdAt,
+        rotated: { id: old.id, expires_at: old.expires_at },
+      };
+    },
+  ],
+  [
+    'DELETE',
+    /^\/webhook_secrets\/([^/]+)$/,
+    async ({ app, params }) => {
+      await app.webhookSecrets.delete(params[0]);
+      return { id: params[0], deleted: true };
+    },
+  ],
   ['GET', /^\/secrets$/, ({ app }) => ({ secrets: app.secrets.list().map(secretView) })],
-  ['POST', /^\/secrets$/, async ({ app, body }) => {
-    const input = parse(SecretPut, await body());
-    const s = await app.secrets.put(input.name, input.value);
-    return secretView({ name: s.name, created_at: s.createdAt, updated_at: s.updatedAt });
-  }],
-  ['DELETE', /^\/secrets\/([^/]+)$/, async ({ app, params }) => {
-    await app.secrets.delete(params[0]);
-    return { name: params[0] };
-  }],
+  [
+    'POST',
+    /^\/secrets$/,
+    async ({ app, body }) => {
+      const input = parse(SecretPut, await body());
+      const s = await app.secrets.put(input.name, input.value);
+      return secretView({ name: s.name, created_at: s.createdAt, updated_at: s.updatedAt });
+    },
+  ],
+  [
+    'DELETE',
+    /^\/secrets\/([^/]+)$/,
+    async ({ app, params }) => {
+      await app.secrets.delete(params[0]);
+      return { name: params[0] };
+    },
+  ],
 ];
 
 /**
  * The management API (Baseten's `/v1` shapes) under `/api/v1` (or `/v1` on `api.{domain}`).
  * Every route needs a PERSONAL or WORKSPACE_MANAGE_ALL key.
  */
-export async function handleManagement(app: App, req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+export async function handleManagement(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  requestId: string,
+): Promise<void> {
   const key = authenticate(req, app.keys);
   requireManage(key);
   const q = req.url!.indexOf('?');

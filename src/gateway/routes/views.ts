@@ -4,7 +4,13 @@ import type { App } from '../app-context.ts';
 
 /** Everything runs on this machine's CPU: one instance type, named honestly. */
 export const INSTANCE_TYPE = {
-  id: 'local', name: 'local', memory_limit_mib: 0, millicpu_limit: 0, gpu_count: 0, gpu_type: null, gpu_memory_limit_mib: null,
+  id: 'local',
+  name: 'local',
+  memory_limit_mib: 0,
+  millicpu_limit: 0,
+  gpu_count: 0,
+  gpu_type: null,
+  gpu_memory_limit_mib: null,
 };
 const TEAM = 'default';
 
@@ -61,7 +67,14 @@ export function environmentView(app: App, e: EnvironmentRecord) {
 
 /** APIKeyInfoV1: never the key itself. */
 export function apiKeyView(k: ApiKeyRecord) {
-  return { prefix: k.prefix, name: k.name, type: k.type, model_ids: k.modelIds, team_name: TEAM, created_at: k.createdAt };
+  return {
+    prefix: k.prefix,
+    name: k.name,
+    type: k.type,
+    model_ids: k.modelIds,
+    team_name: TEAM,
+    created_at: k.createdAt,
+  };
 }
 
 /** SecretV1: a stable id derived from the name, never the value. */

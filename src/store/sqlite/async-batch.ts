@@ -24,7 +24,12 @@ const INSERT = `INSERT INTO async_requests (id, model_id, deployment_id, priorit
  * Writes a batch of async request inserts and patches in one transaction: one commit, one fsync.
  * Shared by the store's own connection and its writer thread.
  */
-export function writeAsyncBatch(db: DatabaseSync, cache: Map<string, StatementSync>, inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): void {
+export function writeAsyncBatch(
+  db: DatabaseSync,
+  cache: Map<string, StatementSync>,
+  inserts: AsyncRequestRecord[],
+  patches: AsyncRequestPatch[],
+): void {
   const stmt = (sql: string) => {
     let s = cache.get(sql);
     if (!s) cache.set(sql, (s = db.prepare(sql)));
@@ -34,9 +39,27 @@ export function writeAsyncBatch(db: DatabaseSync, cache: Map<string, StatementSy
   try {
     const insert = stmt(INSERT);
     for (const r of inserts) {
-      insert.run(r.id, r.modelId, r.deploymentId, r.priority, r.seq, r.input, r.webhookEndpoint, r.maxTimeInQueueMs,
-        json(r.retry), r.keepOutput ? 1 : 0, r.status, r.webhookStatus, r.attempts, r.notBefore, r.webhookAttempts,
-        r.createdAt, r.statusAt, json(r.errors), r.output);
+      insert.run(
+        r.id,
+        r.modelId,
+        r.deploymentId,
+        r.priority,
+        r.seq,
+        r.input,
+        r.webhookEndpoint,
+        r.maxTimeInQueueMs,
+        json(r.retry),
+        r.keepOutput ? 1 : 0,
+        r.status,
+        r.webhookStatus,
+        r.attempts,
+        r.notBefore,
+        r.webhookAttempts,
+        r.createdAt,
+        r.statusAt,
+        json(r.errors),
+        r.output,
+      );
     }
     for (const { id, ...patch } of patches) {
       const set = setClause(patch, COLUMNS);

@@ -3,4 +3,5 @@
  * synchronous=FULL makes a commit durable (fsynced) before it returns, which is what an async
  * submit's 201 promises; busy_timeout lets the two connections take turns writing.
  */
-export const PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;';
+export const PRAGMAS =
+  'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;';

@@ -10,7 +10,9 @@ storeConformance('sqlite in memory', async () => SqliteStore.open(':memory:'));
 
 // A file database writes async batches through its writer thread: the same contract must hold.
 const fileDirs: string[] = [];
-after(() => { for (const d of fileDirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of fileDirs) rmSync(d, { recursive: true, force: true });
+});
 storeConformance('sqlite file with writer thread', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'girder-store-'));
   fileDirs.push(dir);

@@ -1,9 +1,16 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type {
-  ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord,
+  ApiKeyRecord,
+  DeploymentRecord,
+  EnvironmentRecord,
+  ModelRecord,
+  SecretRecord,
 } from '../../control/types.ts';
 import type {
-  AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord,
+  AsyncRequestHead,
+  AsyncRequestPatch,
+  AsyncRequestRecord,
+  WebhookSecretRecord,
 } from '../../queue/types.ts';
 import type { Store } from '../store.ts';
 import { writeAsyncBatch } from './async-batch.ts';
@@ -18,7 +25,10 @@ const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
 const toModel = (r: Row): ModelRecord => ({
-  id: String(r.id), name: String(r.name), createdAt: String(r.created_at), deploymentSeq: Number(r.deployment_seq),
+  id: String(r.id),
+  name: String(r.name),
+  createdAt: String(r.created_at),
+  deploymentSeq: Number(r.deployment_seq),
 });
 
 const toDeployment = (r: Row): DeploymentRecord => ({
@@ -53,7 +63,10 @@ const toApiKey = (r: Row): ApiKeyRecord => ({
 });
 
 const toSecret = (r: Row): SecretRecord => ({
-  name: String(r.name), value: String(r.value), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
+  name: String(r.name),
+  value: String(r.value),
+  createdAt: String(r.created_at),
+  updatedAt: String(r.updated_at),
 });
 
 const toAsyncHead = (r: Row): AsyncRequestHead => ({
@@ -77,11 +90,16 @@ const toAsyncHead = (r: Row): AsyncRequestHead => ({
 });
 
 const toAsync = (r: Row): AsyncRequestRecord => ({
-  ...toAsyncHead(r), input: String(r.input), output: r.output == null ? null : String(r.output),
+  ...toAsyncHead(r),
+  input: String(r.input),
+  output: r.output == null ? null : String(r.output),
 });
 
 const toWebhookSecret = (r: Row): WebhookSecretRecord => ({
-  id: String(r.id), secret: String(r.secret), createdAt: String(r.created_at), expiresAt: r.expires_at == null ? null : String(r.expires_at),
+  id: String(r.id),
+  secret: String(r.secret),
+  createdAt: String(r.created_at),
+  expiresAt: r.expires_at == null ? null : String(r.expires_at),
 });
 
 /** Column names of the deployments table for each patchable field. */
@@ -138,11 +156,11 @@ export class SqliteStore implements Store {
     return s;
   }
 
-  #all(sql: string, ...params: any[]): Row[] {
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
     return this.#stmt(sql).all(...params) as Row[];
   }
 
-  #run(sql: string, ...params: any[]): number {
+  #run(sql: string, ...params: SQLInputValue[]): number {
     return Number(this.#stmt(sql).run(...params).changes);
   }
 
@@ -151,7 +169,13 @@ export class SqliteStore implements Store {
   }
 
   async insertModel(m: ModelRecord): Promise<void> {
-    this.#run('INSERT INTO models (id, name, created_at, deployment_seq) VALUES (?, ?, ?, ?)', m.id, m.name, m.createdAt, m.deploymentSeq);
+    this.#run(
+      'INSERT INTO models (id, name, created_at, deployment_seq) VALUES (?, ?, ?, ?)',
+      m.id,
+      m.name,
+      m.createdAt,
+      m.deploymentSeq,
+    );
   }
 
   async deleteModel(id: string): Promise<void> {
@@ -159,7 +183,9 @@ export class SqliteStore implements Store {
   }
 
   async nextDeploymentSeq(modelId: string): Promise<number> {
-    const row = this.#stmt('UPDATE models SET deployment_seq = deployment_seq + 1 WHERE id = ? RETURNING deployment_seq').get(modelId) as Row | undefined;
+    const row = this.#stmt(
+      'UPDATE models SET deployment_seq = deployment_seq + 1 WHERE id = ? RETURNING deployment_seq',
+    ).get(modelId) as Row | undefined;
     if (!row) throw new Error(`no model ${modelId}`);
     return Number(row.deployment_seq);
   }
@@ -172,8 +198,16 @@ export class SqliteStore implements Store {
     this.#run(
       `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      d.id, d.modelId, d.name, d.createdAt, d.isDevelopment ? 1 : 0, d.active ? 1 : 0, d.dir,
-      json(d.config), json(d.autoscaling), d.labels == null ? null : json(d.labels),
+      d.id,
+      d.modelId,
+      d.name,
+      d.createdAt,
+      d.isDevelopment ? 1 : 0,
+      d.active ? 1 : 0,
+      d.dir,
+      json(d.config),
+      json(d.autoscaling),
+      d.labels == null ? null : json(d.labels),
     );
   }
 
@@ -196,7 +230,12 @@ export class SqliteStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (model_id, name) DO UPDATE SET current_deployment_id = excluded.current_deployment_id,
          autoscaling = excluded.autoscaling, promotion = excluded.promotion`,
-      e.modelId, e.name, e.createdAt, e.currentDeploymentId, json(e.autoscaling), json(e.promotion),
+      e.modelId,
+      e.name,
+      e.createdAt,
+      e.currentDeploymentId,
+      json(e.autoscaling),
+      json(e.promotion),
     );
   }
 
@@ -211,7 +250,12 @@ export class SqliteStore implements Store {
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
     this.#run(
       'INSERT INTO api_keys (prefix, hash, name, type, model_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      k.prefix, k.hash, k.name, k.type, k.modelIds == null ? null : json(k.modelIds), k.createdAt,
+      k.prefix,
+      k.hash,
+      k.name,
+      k.type,
+      k.modelIds == null ? null : json(k.modelIds),
+      k.createdAt,
     );
   }
 
@@ -266,7 +310,13 @@ export class SqliteStore implements Store {
   }
 
   async insertWebhookSecret(w: WebhookSecretRecord): Promise<void> {
-    this.#run('INSERT INTO webhook_secrets (id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)', w.id, w.secret, w.createdAt, w.expiresAt);
+    this.#run(
+      'INSERT INTO webhook_secrets (id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)',
+      w.id,
+      w.secret,
+      w.createdAt,
+      w.expiresAt,
+    );
   }
 
   async setWebhookSecretExpiry(id: string, expiresAt: string | null): Promise<boolean> {

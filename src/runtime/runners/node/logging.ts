@@ -25,8 +25,11 @@ export function patchConsole(): void {
     const plain = console[method];
     console[method] = (...args: unknown[]): void => {
       const requestId = requestScope.getStore();
-      if (requestId === undefined) return plain.apply(console, args);
-      stream.write(JSON.stringify({ level, msg: format(...args), request_id: requestId }) + '\n');
+      if (requestId === undefined) {
+        plain.apply(console, args);
+        return;
+      }
+      stream.write(`${JSON.stringify({ level, msg: format(...args), request_id: requestId })}\n`);
     };
   }
 }

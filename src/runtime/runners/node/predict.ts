@@ -99,7 +99,9 @@ async function gather(stream: Stream): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) {
     const piece = encodeChunk(chunk);
-    parts.push(typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+    parts.push(
+      typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
+    );
   }
   return Buffer.concat(parts).toString('utf8');
 }
@@ -136,7 +138,7 @@ async function pipeStream(res: Reply, stream: Stream): Promise<void> {
 
 function encodeChunk(chunk: unknown): string | Uint8Array {
   if (typeof chunk === 'string' || chunk instanceof Uint8Array) return chunk;
-  return (JSON.stringify(chunk) ?? 'null') + '\n';
+  return `${JSON.stringify(chunk) ?? 'null'}\n`;
 }
 
 /** Resolves once the socket takes more data, or the response closed (then nothing drains). */

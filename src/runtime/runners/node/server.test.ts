@@ -51,13 +51,22 @@ async function freePort(): Promise<number> {
 async function start(t: TestContext, fixture: string, options: StartOptions = {}): Promise<Runner> {
   const port = await freePort();
   const config = {
-    model_name: fixture, model_module_dir: 'model', model_class_filename: 'model.ts', model_class_name: 'Model',
-    data_dir: 'data', runtime: { predict_concurrency: 1 }, ...options.config,
+    model_name: fixture,
+    model_module_dir: 'model',
+    model_class_filename: 'model.ts',
+    model_class_name: 'Model',
+    data_dir: 'data',
+    runtime: { predict_concurrency: 1 },
+    ...options.config,
   };
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
     env: {
-      PATH: process.env.PATH, PORT: String(port), GIRDER_MODEL_DIR: join(FIXTURES, fixture),
-      GIRDER_CONFIG: JSON.stringify(config), GIRDER_ENVIRONMENT: 'null', ...options.env,
+      PATH: process.env.PATH,
+      PORT: String(port),
+      GIRDER_MODEL_DIR: join(FIXTURES, fixture),
+      GIRDER_CONFIG: JSON.stringify(config),
+      GIRDER_ENVIRONMENT: 'null',
+      ...options.env,
     },
     stdio: ['pipe', 'pipe', 'pipe'], // stdin held open, as Girder does
   });
@@ -82,18 +91,24 @@ async function start(t: TestContext, fixture: string, options: StartOptions = {}
 
   const url = `http://127.0.0.1:${port}`;
   const runner: Runner = {
-    url, child, lines, exited,
+    url,
+    child,
+    lines,
+    exited,
     line: (match) => {
       const seen = lines.find(match);
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
     },
-    predict: (body, headers = {}, signal) => fetch(`${url}/v1/models/model:predict`, {
-      method: 'POST', headers: { ...JSON_TYPE, ...headers }, signal,
-      body: body instanceof Uint8Array ? body : JSON.stringify(body),
-    }),
+    predict: (body, headers = {}, signal) =>
+      fetch(`${url}/v1/models/model:predict`, {
+        method: 'POST',
+        headers: { ...JSON_TYPE, ...headers },
+        signal,
+        body: body instanceof Uint8Array ? body : JSON.stringify(body),
+      }),
   };
-  if (options.wait !== 'none') await until(url + '/');
-  if ((options.wait ?? 'ready') === 'ready') await until(url + '/v1/models/model');
+  if (options.wait !== 'none') await until(`${url}/`);
+  if ((options.wait ?? 'ready') === 'ready') await until(`${url}/v1/models/model`);
   return runner;
 }
 
@@ -121,15 +136,15 @@ test('readiness is 503 until a slow load() finishes, then 200', { timeout: 15_00
   const gate = join(dir, 'go');
   const runner = await start(t, 'slow-load', { env: { LOAD_GATE: gate }, wait: 'live' });
 
-  const early = await fetch(runner.url + '/v1/models/model');
+  const early = await fetch(`${runner.url}/v1/models/model`);
   assert.equal(early.status, 503);
   assert.deepEqual(await early.json(), { error: 'Model with name model is not ready.' });
   assert.equal((await runner.predict({})).status, 503);
 
   await writeFile(gate, '');
-  await until(runner.url + '/v1/models/model');
-  assert.deepEqual(await (await fetch(runner.url + '/v1/models/model')).json(), {});
-  assert.equal(await (await fetch(runner.url + '/')).text(), 'true');
+  await until(`${runner.url}/v1/models/model`);
+  assert.deepEqual(await (await fetch(`${runner.url}/v1/models/model`)).json(), {});
+  assert.equal(await (await fetch(`${runner.url}/`)).text(), 'true');
 });
 
 test('a JSON predict runs preprocess → predict → postprocess', { timeout: 15_000 }, async (t) => {
@@ -172,12 +187,17 @@ test('Accept: application/json joins a stream into one JSON string, as Truss doe
 
 test('the OpenAI SDK still gets a stream though it sends Accept: application/json', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'stream');
-  const res = await runner.predict({ mode: 'short', id: 'g2' }, { accept: 'application/json', 'user-agent': 'AsyncOpenAI/Python 1.55.0' });
+  const res = await runner.predict(
+    { mode: 'short', id: 'g2' },
+    { accept: 'application/json', 'user-agent': 'AsyncOpenAI/Python 1.55.0' },
+  );
   assert.equal(res.headers.get('transfer-encoding'), 'chunked');
   assert.equal(await res.text(), 'ab{"c":1}\n');
 });
 
-test('an exception in the model is a 500 with its message and the Baseten error headers', { timeout: 15_000 }, async (t) => {
+test('an exception in the model is a 500 with its message and the Baseten error headers', {
+  timeout: 15_000,
+}, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
   const res = await runner.predict({ fail: 'boom' }, { 'x-baseten-request-id': 'req-fail' });
   assert.equal(res.status, 500);
@@ -198,14 +218,21 @@ test('an HttpError chooses the status', { timeout: 15_000 }, async (t) => {
 
 test('invalid JSON is a 400', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
-  const res = await fetch(runner.url + '/v1/models/model:predict', { method: 'POST', headers: JSON_TYPE, body: '{bad' });
+  const res = await fetch(`${runner.url}/v1/models/model:predict`, {
+    method: 'POST',
+    headers: JSON_TYPE,
+    body: '{bad',
+  });
   assert.equal(res.status, 400);
   assert.match(await errorOf(res), /^Invalid JSON payload: /);
 });
 
 test('the request id reaches ctx and tags the log lines of the request', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
-  const res = await runner.predict({ log: 'hello from predict' }, { 'x-baseten-request-id': 'req-42', 'x-test': 'yes' });
+  const res = await runner.predict(
+    { log: 'hello from predict' },
+    { 'x-baseten-request-id': 'req-42', 'x-test': 'yes' },
+  );
   assert.deepEqual(await res.json(), { requestId: 'req-42', header: 'yes' });
   const logged = await runner.line((l) => l.msg === 'hello from predict');
   assert.deepEqual(JSON.parse(logged.raw), { level: 'info', msg: 'hello from predict', request_id: 'req-42' });
@@ -270,8 +297,10 @@ test('secrets, environment, data dir and config reach the constructor', { timeou
   });
   const res = await runner.predict({ init: true });
   assert.deepEqual(await res.json(), {
-    modelName: 'echo', dataDir: join(FIXTURES, 'echo', 'data'),
-    secrets: { hf_token: 'hf_abc' }, environment: { name: 'production' },
+    modelName: 'echo',
+    dataDir: join(FIXTURES, 'echo', 'data'),
+    secrets: { hf_token: 'hf_abc' },
+    environment: { name: 'production' },
   });
 });
 

@@ -180,7 +180,9 @@ test('readiness is 503 while load() runs, then 200 {}', async () => {
   await writeFile(gate, '');
   const ready = await waitFor('readiness', async () => {
     const response = await fetch(`${runner.url}/v1/models/model`);
-    return response.status === 200 ? response : (await response.body?.cancel(), undefined);
+    if (response.status === 200) return response;
+    await response.body?.cancel();
+    return undefined;
   });
   assert.deepEqual(await ready.json(), {});
   const loaded = await fetch(`${runner.url}/v1/models/model/loaded`);
@@ -233,8 +235,7 @@ test('a Truss model taking **kwargs gets config, data_dir, secrets and environme
     greeting: 'hello from data_dir',
     api_token: 's3cr3t',
     get_missing: 'default',
-    missing_secret_error:
-      "Secret 'not_set_anywhere' is not set. Set it with `girder secrets set not_set_anywhere`.",
+    missing_secret_error: "Secret 'not_set_anywhere' is not set. Set it with `girder secrets set not_set_anywhere`.",
     environment: { name: 'production' },
     env_var: 'warm',
   });
@@ -260,17 +261,30 @@ test('an octet-stream body is msgpack both ways, as in Truss', async () => {
   });
   assert.equal(response.status, 200);
   assert.equal(response.headers.get('content-type'), 'application/octet-stream');
-  const expected = Buffer.concat([fixmap(2), fixstr('echo'), fixmap(1), fixstr('a'), Buffer.from([0x01]), fixstr('type'), fixstr('dict')]);
+  const expected = Buffer.concat([
+    fixmap(2),
+    fixstr('echo'),
+    fixmap(1),
+    fixstr('a'),
+    Buffer.from([0x01]),
+    fixstr('type'),
+    fixstr('dict'),
+  ]);
   assert.deepEqual(Buffer.from(await response.arrayBuffer()), expected);
 });
 
 test('an octet-stream body that is not msgpack is 400 and says why', async () => {
   const runner = await startReady('msgpack-echo');
   const response = await fetch(`${runner.url}/v1/models/model:predict`, {
-    method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([0xc1]),
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: new Uint8Array([0xc1]),
   });
   assert.equal(response.status, 400);
-  assert.match((await response.json() as { error: string }).error, /Invalid msgpack payload: 0xc1 is not a msgpack type byte/);
+  assert.match(
+    ((await response.json()) as { error: string }).error,
+    /Invalid msgpack payload: 0xc1 is not a msgpack type byte/,
+  );
 });
 
 test('a binary media body reaches the model as bytes, and bytes come back as octet-stream', async () => {
@@ -296,7 +310,11 @@ test('Accept: application/json joins a stream into one JSON string, as Truss doe
 
 test('the OpenAI SDK still gets a stream though it sends Accept: application/json', async () => {
   const runner = await startReady('streaming');
-  const response = await predict(runner, { mode: 'short' }, { accept: 'application/json', 'user-agent': 'OpenAI/Python 1.55.0' });
+  const response = await predict(
+    runner,
+    { mode: 'short' },
+    { accept: 'application/json', 'user-agent': 'OpenAI/Python 1.55.0' },
+  );
   assert.equal(response.headers.get('transfer-encoding'), 'chunked');
   assert.equal(await response.text(), 'abc');
 });
@@ -413,7 +431,9 @@ test('output written while serving a request is a JSON line carrying x-baseten-r
 
   const expectLine = (stream: () => string, level: string, msg: string) =>
     waitFor(`the log line ${msg}`, () =>
-      jsonLines(stream()).find((line) => line.msg === msg && line.request_id === 'req-1234abcd' && line.level === level),
+      jsonLines(stream()).find(
+        (line) => line.msg === msg && line.request_id === 'req-1234abcd' && line.level === level,
+      ),
     );
   await expectLine(runner.stdout, 'info', 'hello from predict');
   await expectLine(runner.stdout, 'info', 'one line in two writes');
