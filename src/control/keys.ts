@@ -2,7 +2,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { badRequest, notFound } from '../errors.ts';
 import { MODEL_ID_RE, newApiKey } from '../ids.ts';
 import type { Store } from '../store/store.ts';
-import type { ApiKeyRecord, ApiKeyType } from './types.ts';
+import type { ApiKeyRecord, ApiKeyType } from '../records/control.ts';
 
 const KEY_TYPES: ApiKeyType[] = ['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE'];
 const NAME_RE = /^[a-z0-9-]{1,64}$/;

@@ -9,7 +9,8 @@ import {
   type DeploymentRecord,
   type EnvironmentRecord,
   type ModelRecord,
-} from './types.ts';
+} from '../records/control.ts';
+import type { ModelConfig } from '../records/model-config.ts';
 
 /** What a request names: `production`, `development`, `environments/{name}` or `deployment/{id}`. */
 export type TargetRef =
@@ -27,7 +28,7 @@ export interface RegistryEvent {
 export interface NewDeployment {
   modelName: string;
   dir: string;
-  config: Record<string, unknown>;
+  config: ModelConfig;
   /** Create or replace the model's development deployment. */
   development?: boolean;
   /** Promote to production even when production already has a deployment. */

@@ -1,6 +1,6 @@
 import { badRequest, notFound } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import type { SecretRecord } from './types.ts';
+import type { SecretRecord } from '../records/control.ts';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 

@@ -1,5 +1,5 @@
 import { canInvoke, canManage, type KeyRing } from '../control/keys.ts';
-import type { ApiKeyRecord } from '../control/types.ts';
+import type { ApiKeyRecord } from '../records/control.ts';
 import { GirderError, forbidden } from '../errors.ts';
 import type { InboundRequest } from './exchange.ts';
 

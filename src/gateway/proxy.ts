@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
+import { modelErrorMessage } from '../runtime/protocol.ts';
 import type { Replica } from '../runtime/replica.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
 import type { InboundRequest, Reply } from './exchange.ts';
@@ -97,19 +98,6 @@ export function payloadTooLarge(size: number, max: number): GirderError {
     `payload size of ${size} bytes exceeds maximum size of ${max} bytes`,
     'Send a smaller body, or raise the limit with `girder serve --max-body-bytes`.',
   );
-}
-
-/** The model's error message from a replica's error body: `{"error": ...}` (Truss) or the raw text. */
-export function modelErrorMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body);
-    const e = parsed?.error ?? parsed?.detail ?? parsed?.message;
-    if (typeof e === 'string') return e;
-    if (e !== undefined) return JSON.stringify(e);
-  } catch {
-    /* not JSON */
-  }
-  return body.trim() || 'The model returned an error without a message.';
 }
 
 /**

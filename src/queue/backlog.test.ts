@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Backlog } from './backlog.ts';
-import type { AsyncRequestHead } from './types.ts';
+import type { AsyncRequestHead } from '../records/async.ts';
 
 const head = (id: string, priority: number, seq: number) => ({ id, priority, seq }) as AsyncRequestHead;
 

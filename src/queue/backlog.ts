@@ -1,4 +1,4 @@
-import type { AsyncRequestHead } from './types.ts';
+import type { AsyncRequestHead } from '../records/async.ts';
 
 /**
  * The QUEUED requests of one deployment that may run now, by priority (0 first) and, within a

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.ts';
-import type { AsyncRequestPatch, AsyncRequestRecord } from './types.ts';
+import type { AsyncRequestPatch, AsyncRequestRecord } from '../records/async.ts';
 
 interface Batch {
   inserts: AsyncRequestRecord[];

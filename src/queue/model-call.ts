@@ -1,6 +1,6 @@
-import { modelErrorMessage } from '../gateway/proxy.ts';
+import { modelErrorMessage } from '../runtime/protocol.ts';
 import type { Replica } from '../runtime/replica.ts';
-import type { AsyncError, AsyncErrorCode } from './types.ts';
+import type { AsyncError, AsyncErrorCode } from '../records/async.ts';
 
 export type CallOutcome = { ok: true; output: unknown } | { ok: false; error: AsyncError; retryable: boolean };
 

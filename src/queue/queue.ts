@@ -1,5 +1,5 @@
 import type { Registry } from '../control/registry.ts';
-import type { DeploymentRecord } from '../control/types.ts';
+import type { DeploymentRecord } from '../records/control.ts';
 import { GirderError, notFound } from '../errors.ts';
 import type { LogBook } from '../runtime/logs.ts';
 import type { Replica } from '../runtime/replica.ts';
@@ -8,7 +8,7 @@ import type { Store } from '../store/store.ts';
 import { Backlog } from './backlog.ts';
 import { Committer } from './committer.ts';
 import { type CallOutcome, callModel } from './model-call.ts';
-import type { AsyncError, AsyncRequestHead, AsyncRequestPatch, AsyncStatus } from './types.ts';
+import type { AsyncError, AsyncRequestHead, AsyncRequestPatch, AsyncStatus } from '../records/async.ts';
 import { checkWebhookUrl } from './webhook-target.ts';
 import type { WebhookSender } from './webhooks.ts';
 import type { AsyncWrapper } from './wrapper.ts';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { notFound } from '../errors.ts';
 import { newDeploymentId, newWebhookSecret } from '../ids.ts';
 import type { Store } from '../store/store.ts';
-import type { WebhookSecretRecord } from './types.ts';
+import type { WebhookSecretRecord } from '../records/async.ts';
 
 /** A rotated secret stays valid this long, so receivers can switch over (Baseten: 24 h). */
 export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { publicOnlyLookup } from './webhook-target.ts';
 import { signature, type WebhookSecrets } from './webhook-secrets.ts';
-import type { AsyncError } from './types.ts';
+import type { AsyncError } from '../records/async.ts';
 
 export interface WebhookOptions {
   /** Attempts per delivery, the first included (Baseten: 2). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
-import type { RetryConfig } from './types.ts';
+import type { RetryConfig } from '../records/async.ts';
 
 const int = (name: string, min: number, max: number, fallback: number) =>
   z

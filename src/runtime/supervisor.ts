@@ -1,9 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { configForReplica, type ModelConfig } from '../control/packaging/config.ts';
+import { configForReplica } from '../control/packaging/config.ts';
 import type { Registry, RegistryEvent } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
-import type { DeploymentRecord } from '../control/types.ts';
+import type { DeploymentRecord } from '../records/control.ts';
 import { GirderError } from '../errors.ts';
 import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
@@ -153,7 +153,7 @@ export class Supervisor {
 
   #startReplica(rt: DeploymentRuntime): void {
     const d = rt.deployment;
-    const config = d.config as unknown as ModelConfig;
+    const config = d.config;
     const spec = launchSpec(d.dir, config);
     if (typeof spec === 'string') {
       this.#opts.logs.note(d.id, '-', 'error', spec);
@@ -229,7 +229,7 @@ export class Supervisor {
 
   #env(rt: DeploymentRuntime, spec: LaunchSpec): Record<string, string> {
     const d = rt.deployment;
-    const config = d.config as unknown as ModelConfig;
+    const config = d.config;
     const env: Record<string, string> = {};
     for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     // `node` in a custom start command is the Node that runs Girder.

@@ -1,10 +1,41 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_AUTOSCALING, DEFAULT_PROMOTION, type DeploymentRecord } from '../control/types.ts';
-import type { AsyncRequestRecord } from '../queue/types.ts';
+import { DEFAULT_AUTOSCALING, DEFAULT_PROMOTION, type DeploymentRecord } from '../records/control.ts';
+import type { AsyncRequestRecord } from '../records/async.ts';
+import type { ModelConfig } from '../records/model-config.ts';
 import type { Store } from './store.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
+
+/** A whole config, as the packaging layer would hand it over. */
+function modelConfig(runtime: Partial<ModelConfig['runtime']> = {}): ModelConfig {
+  return {
+    model_name: 'm',
+    description: null,
+    model_metadata: {},
+    environment_variables: {},
+    secrets: {},
+    runtime: {
+      predict_concurrency: 1,
+      streaming_read_timeout: 60,
+      predict_timeout_seconds: null,
+      health_checks: {
+        startup_threshold_seconds: null,
+        stop_traffic_threshold_seconds: null,
+        restart_threshold_seconds: null,
+        restart_check_delay_seconds: null,
+      },
+      ...runtime,
+    },
+    docker_server: null,
+    model_module_dir: 'model',
+    model_class_filename: null,
+    model_class_name: 'Model',
+    data_dir: 'data',
+    resources: {},
+    raw: { model_name: 'm' },
+  };
+}
 
 function deployment(id: string, modelId: string, extra: Partial<DeploymentRecord> = {}): DeploymentRecord {
   return {
@@ -15,7 +46,7 @@ function deployment(id: string, modelId: string, extra: Partial<DeploymentRecord
     isDevelopment: false,
     active: true,
     dir: `/tmp/${id}`,
-    config: { model_name: 'm' },
+    config: modelConfig(),
     autoscaling: DEFAULT_AUTOSCALING,
     labels: null,
     ...extra,
@@ -102,7 +133,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await s.insertModel({ id: 'aaaaaaaa', name: 'one', createdAt: T0, deploymentSeq: 0 });
         const d = deployment('d000001', 'aaaaaaaa', {
           labels: { team: 'x' },
-          config: { runtime: { predict_concurrency: 4 } },
+          config: modelConfig({ predict_concurrency: 4 }),
         });
         await s.insertDeployment(d);
         assert.deepEqual(await s.listDeployments(), [d]);

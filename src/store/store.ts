@@ -1,5 +1,11 @@
-import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord, SecretRecord } from '../control/types.ts';
-import type { AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord } from '../queue/types.ts';
+import type {
+  ApiKeyRecord,
+  DeploymentRecord,
+  EnvironmentRecord,
+  ModelRecord,
+  SecretRecord,
+} from '../records/control.ts';
+import type { AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord } from '../records/async.ts';
 
 /**
  * The storage contract. Every backend (SQLite embedded, Postgres for several nodes) implements it

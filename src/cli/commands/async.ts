@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { TERMINAL, type AsyncError, type AsyncStatus } from '../../queue/types.ts';
+import { TERMINAL, type AsyncError, type AsyncStatus } from '../../records/async.ts';
 import { type Client, type CommonOpts, common, connect, resolveDeployment, resolveModel, run } from '../client.ts';
 import { printJson, printTable, shortTime } from '../format.ts';
 

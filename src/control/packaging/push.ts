@@ -3,7 +3,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
-import { launchSpec } from '../../runtime/runners/launch.ts';
+import { detectModel } from './detect.ts';
 import type { PushResult, Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
 import { unpackTo } from './bundle.ts';
@@ -56,12 +56,12 @@ export async function receivePush(
     if (!modelName) throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
     if (!MODEL_NAME_RE.test(modelName))
       throw badRequest(`Invalid model name "${modelName}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
-    const spec = launchSpec(dir, config);
-    if (typeof spec === 'string') throw badRequest(spec);
+    const entry = detectModel(dir, config);
+    if (typeof entry === 'string') throw badRequest(entry);
     const result = await registry.addDeployment({
       modelName,
       dir,
-      config: config as unknown as Record<string, unknown>,
+      config,
       development: opts.development,
       promote: opts.promote,
       environment: opts.environment,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DeploymentRecord } from '../../control/types.ts';
+import type { DeploymentRecord } from '../../records/control.ts';
 import { badRequest } from '../../errors.ts';
 import { parseWrapper } from '../../queue/wrapper.ts';
 import type { App } from '../app-context.ts';

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ModelConfig } from '../../control/packaging/config.ts';
 import { GirderError, badRequest, notFound } from '../../errors.ts';
-import type { DeploymentRecord } from '../../control/types.ts';
+import type { DeploymentRecord } from '../../records/control.ts';
 import type { Replica } from '../../runtime/replica.ts';
 import type { App } from '../app-context.ts';
 import type { InboundRequest, Reply } from '../exchange.ts';
@@ -84,7 +83,7 @@ export function callModel(
     throw payloadTooLarge(Number(declared), app.options.maxBodyBytes);
   }
 
-  const config = deployment.config as unknown as ModelConfig;
+  const config = deployment.config;
   const deadline = Date.now() + (config.runtime?.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
   const logsHint = () => `Replica output: \`girder logs ${deployment.modelId} --deployment ${deployment.id}\`.`;
   const start = (replica: Replica): void =>

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import type { ApiKeyType } from '../../control/types.ts';
+import type { ApiKeyType } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord } from '../../control/types.ts';
+import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord } from '../../records/control.ts';
 import type { App } from '../app-context.ts';
 
 /** Everything runs on this machine's CPU: one instance type, named honestly. */

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DockerServer } from '../../control/packaging/config.ts';
+import { detectModel, type RunnerKind } from '../../control/packaging/detect.ts';
+import type { ModelConfig } from '../../records/model-config.ts';
+import { RUNNER_PATHS } from '../protocol.ts';
 
 /** How to start one replica of a deployment and where its endpoints are. */
 export interface LaunchSpec {
-  runner: 'node' | 'python' | 'custom';
+  runner: RunnerKind;
   command: string;
   args: string[];
   cwd: string;
@@ -22,28 +22,22 @@ export interface LaunchSpec {
 
 const NODE_SERVER = fileURLToPath(new URL('./node/server.ts', import.meta.url));
 const PYTHON_SERVER = fileURLToPath(new URL('./python/server.py', import.meta.url));
-const NODE_FILES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
-
-/** Model file names that the node runner loads; anything else goes to the python runner. */
-const isNodeFile = (f: string): boolean => /\.(ts|mts|js|mjs)$/.test(f);
 
 /**
- * Picks the runner for a deployment directory: `docker_server` means a custom server; otherwise
- * `model_class_filename` (or the first of model.py, model.ts, model.js… found in the module dir)
- * decides between the python and node runners. Returns an error message when no model is found.
+ * The command and endpoints of a deployment's replicas: a custom server's own command and paths,
+ * or one of Girder's runners (which one, `detectModel` says). Returns an error message when the
+ * directory holds no model.
  *
  * @example
- *   launchSpec('/data/deployments/abc1234', { model_module_dir: 'model', model_class_filename: null })
+ *   launchSpec('/data/snapshots/ab12cd', config)
  *   // → { runner: 'python', command: 'python3', args: ['-u', '.../python/server.py'], ... }
  */
 export function launchSpec(
   dir: string,
-  config: {
-    docker_server?: DockerServer | null;
-    model_module_dir?: string;
-    model_class_filename?: string | null;
-  },
+  config: Pick<ModelConfig, 'docker_server' | 'model_module_dir' | 'model_class_filename'>,
 ): LaunchSpec | string {
+  const entry = detectModel(dir, config);
+  if (typeof entry === 'string') return entry;
   const docker = config.docker_server;
   if (docker) {
     const usesPort = /\$\{?PORT\b/.test(docker.start_command);
@@ -60,21 +54,8 @@ export function launchSpec(
       modelClassFilename: null,
     };
   }
-  const moduleDir = join(dir, config.model_module_dir ?? 'model');
-  const file = config.model_class_filename ?? ['model.py', ...NODE_FILES].find((f) => existsSync(join(moduleDir, f)));
-  if (!file || !existsSync(join(moduleDir, file))) {
-    return `No model file found: expected ${config.model_module_dir ?? 'model'}/model.py (python), ${config.model_module_dir ?? 'model'}/model.ts or model.js (node), or docker_server in config.yaml.`;
-  }
-  const common = {
-    cwd: dir,
-    env: {},
-    fixedPort: null,
-    livenessPath: '/',
-    readinessPath: '/v1/models/model',
-    predictPath: '/v1/models/model:predict',
-    modelClassFilename: file,
-  };
-  if (isNodeFile(file)) {
+  const common = { cwd: dir, env: {}, fixedPort: null, ...RUNNER_PATHS, modelClassFilename: entry.modelClassFilename };
+  if (entry.runner === 'node') {
     return {
       runner: 'node',
       command: process.execPath,

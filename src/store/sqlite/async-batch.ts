@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { AsyncRequestPatch, AsyncRequestRecord } from '../../queue/types.ts';
+import type { AsyncRequestPatch, AsyncRequestRecord } from '../../records/async.ts';
 import { setClause, type Columns } from './set-clause.ts';
 
 const json = (v: unknown): string => JSON.stringify(v);

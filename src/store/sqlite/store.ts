@@ -5,13 +5,13 @@ import type {
   EnvironmentRecord,
   ModelRecord,
   SecretRecord,
-} from '../../control/types.ts';
+} from '../../records/control.ts';
 import type {
   AsyncRequestHead,
   AsyncRequestPatch,
   AsyncRequestRecord,
   WebhookSecretRecord,
-} from '../../queue/types.ts';
+} from '../../records/async.ts';
 import type { Store } from '../store.ts';
 import { writeAsyncBatch } from './async-batch.ts';
 import { PRAGMAS } from './pragmas.ts';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { AsyncRequestPatch, AsyncRequestRecord } from '../../queue/types.ts';
+import type { AsyncRequestPatch, AsyncRequestRecord } from '../../records/async.ts';
 
 /**
  * The main-thread side of the writer thread: hands it batches and resolves when each is committed.

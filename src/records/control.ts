@@ -3,6 +3,8 @@
  * it is derived by the runtime and never stored.
  */
 
+import type { ModelConfig } from './model-config.ts';
+
 export type ApiKeyType = 'PERSONAL' | 'WORKSPACE_MANAGE_ALL' | 'WORKSPACE_EXPORT_METRICS' | 'WORKSPACE_INVOKE';
 
 export interface AutoscalingSettings {
@@ -39,8 +41,8 @@ export interface DeploymentRecord {
   active: boolean;
   /** Absolute path of the immutable snapshot (the development deployment's is replaced on each push). */
   dir: string;
-  /** The parsed config.yaml, as JSON. */
-  config: Record<string, unknown>;
+  /** The parsed config.yaml. */
+  config: ModelConfig;
   autoscaling: AutoscalingSettings;
   labels: Record<string, unknown> | null;
 }
