@@ -1,6 +1,6 @@
 /**
  * Every failure Girder reports, in one table: the `error_code` of Baseten's `ErrorResponse`
- * and the HTTP status it travels with (decision 8 of the API notes).
+ * and the HTTP status it travels with (docs/compatibility.md says why each).
  *
  * Throw a `GirderError` anywhere on the request path; the gateway turns it into
  * `{"error", "error_code", "detail"}` with the table's status.
@@ -29,17 +29,46 @@ export interface ErrorResponse {
   detail?: string;
 }
 
+/**
+ * Why a request failed, finer than its wire `error_code`: `model_unavailable` alone covers a
+ * deactivated deployment, a replica that died, one that cannot start and a server shutting down.
+ * Logs and metrics label by it, and a client reads it in the `x-girder-error-reason` header.
+ * An error without a reason of its own has its code as reason.
+ */
+export type ErrorReason =
+  | ErrorCode
+  /** A valid key used outside its scope (403). */
+  | 'forbidden'
+  | 'deployment_deactivated'
+  | 'deployment_deleted'
+  /** The connection to the replica broke mid-request: its process died, or it dropped the connection. */
+  | 'replica_lost'
+  /** The deployment's replica cannot start: no model file, or it exited before it could serve. */
+  | 'replica_cannot_start'
+  | 'shutting_down'
+  /** The model answered, with an error status. */
+  | 'model_error'
+  /** The model stopped sending a streamed answer for longer than `streaming_read_timeout`. */
+  | 'stream_stalled';
+
+export interface ErrorOptions {
+  /** Overrides the table where the code allows several statuses (403, 502, a model's own status). */
+  status?: number;
+  reason?: ErrorReason;
+}
+
 export class GirderError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: string | undefined;
+  readonly reason: ErrorReason;
 
-  /** `status` overrides the table where the code allows several (403, 502, a model's own status). */
-  constructor(code: ErrorCode, message: string, detail?: string, status?: number) {
+  constructor(code: ErrorCode, message: string, detail?: string, opts: ErrorOptions = {}) {
     super(message);
     this.code = code;
     this.detail = detail;
-    this.status = status ?? ERROR_STATUS[code];
+    this.status = opts.status ?? ERROR_STATUS[code];
+    this.reason = opts.reason ?? code;
   }
 
   toJSON(): ErrorResponse {
@@ -56,9 +85,9 @@ export function toGirderError(err: unknown): GirderError {
   return new GirderError('internal_baseten_error', 'Internal error in Girder.', message);
 }
 
-/** A valid key used outside its scope: `unauthorized` with 403 (decision 8). */
+/** A valid key used outside its scope: `unauthorized` with 403. */
 export function forbidden(message: string, detail?: string): GirderError {
-  return new GirderError('unauthorized', message, detail, 403);
+  return new GirderError('unauthorized', message, detail, { status: 403, reason: 'forbidden' });
 }
 
 /** A missing thing on the management API, e.g. an unknown deployment id. */

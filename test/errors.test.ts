@@ -10,9 +10,10 @@ const model = await girder.deploy(fixture('behaviours'));
 const url = `${girder.url}/model-${model.model.id}/production/predict`;
 
 /** Asserts an ErrorResponse with this status and code, and the request id header. */
-function assertError(r: Awaited<ReturnType<typeof call>>, status: number, code: string): void {
+function assertError(r: Awaited<ReturnType<typeof call>>, status: number, code: string, reason = code): void {
   assert.equal(r.status, status, r.text);
   assert.equal(r.json?.error_code, code, r.text);
+  assert.equal(r.headers['x-girder-error-reason'], reason, 'the internal reason travels in a header');
   assert.equal(typeof r.json.error, 'string');
   assert.ok(r.json.error.length > 0);
   assert.match(String(r.headers['x-baseten-request-id']), /^[0-9a-f]{32}$/);
@@ -41,13 +42,18 @@ test('a key scoped to other models gets 403 on this one, and can call its own', 
     body: JSON.stringify({ type: 'WORKSPACE_INVOKE', model_ids: [other.model.id] }),
   });
   const scoped = { authorization: `Api-Key ${created.json.api_key}` };
-  assertError(await call(url, { headers: scoped, body: '{}' }), 403, 'unauthorized');
+  assertError(await call(url, { headers: scoped, body: '{}' }), 403, 'unauthorized', 'forbidden');
   const own = await call(`${girder.url}/model-${other.model.id}/production/predict`, {
     headers: scoped,
     body: '{"echo":"mine"}',
   });
   assert.equal(own.status, 200);
-  assertError(await call(`${girder.url}/api/v1/models`, { method: 'GET', headers: scoped }), 403, 'unauthorized');
+  assertError(
+    await call(`${girder.url}/api/v1/models`, { method: 'GET', headers: scoped }),
+    403,
+    'unauthorized',
+    'forbidden',
+  );
 });
 
 test('an unknown model is 404 model_does_not_exist', async () => {
@@ -116,7 +122,7 @@ test('a body over the limit is 413 payload_too_large, with or without a content-
 
 test("a model that raises gives 500 application_error with the model's message", async () => {
   const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'the input is cursed' }) });
-  assertError(r, 500, 'application_error');
+  assertError(r, 500, 'application_error', 'model_error');
   assert.equal(r.json.error, 'the input is cursed');
   assert.doesNotMatch(r.text, /at .*model\.ts/, 'no traceback in the response');
   const logs = await girder.g.logs.recent(model.deployment.id, 100);
@@ -128,7 +134,7 @@ test("a model that raises gives 500 application_error with the model's message",
 
 test("a model error keeps the model's own status", async () => {
   const r = await call(url, { headers: girder.auth, body: JSON.stringify({ raise: 'text is required', status: 422 }) });
-  assertError(r, 422, 'application_error');
+  assertError(r, 422, 'application_error', 'model_error');
   assert.equal(r.json.error, 'text is required');
 });
 
@@ -138,7 +144,7 @@ test('a deactivated deployment is 404 model_unavailable, and works again once ac
   const target = `${girder.url}/model-${own.model.id}/production/predict`;
   assert.equal((await call(`${base}/deactivate`, { headers: girder.auth })).status, 200);
   const r = await call(target, { headers: girder.auth, body: '{}' });
-  assertError(r, 404, 'model_unavailable');
+  assertError(r, 404, 'model_unavailable', 'deployment_deactivated');
   assert.match(r.json.detail, /activate/);
   assert.equal((await call(`${base}/activate`, { headers: girder.auth })).status, 200);
   assert.equal((await call(target, { headers: girder.auth, body: '{}' })).status, 200);
@@ -149,7 +155,7 @@ test('a replica that dies mid-request gives 502 model_unavailable, and is restar
   const target = `${girder.url}/model-${own.model.id}/production/predict`;
   const before = girder.g.supervisor.replicas(own.deployment.id)[0].pid;
   const r = await call(target, { headers: girder.auth, body: JSON.stringify({ crash: true }) });
-  assertError(r, 502, 'model_unavailable');
+  assertError(r, 502, 'model_unavailable', 'replica_lost');
   const after2 = await call(target, { headers: girder.auth, body: JSON.stringify({ pid: true }) });
   assert.equal(after2.status, 200, after2.text);
   assert.notEqual(after2.json.pid, before, 'a new replica process serves');
@@ -161,7 +167,7 @@ test('a replica that cannot start fails waiting requests with 503 model_unavaila
     headers: girder.auth,
     body: '{}',
   });
-  assertError(r, 503, 'model_unavailable');
+  assertError(r, 503, 'model_unavailable', 'replica_cannot_start');
   assert.match(r.json.detail, /girder logs/);
   await waitFor(
     () =>
@@ -169,6 +175,28 @@ test('a replica that cannot start fails waiting requests with 503 model_unavaila
     10_000,
     'DEPLOY_FAILED',
   );
+});
+
+test('a request waiting for a replica when Girder shuts down gets 503 model_unavailable', async () => {
+  const own = await startGirder({ after });
+  const dir = modelCopy({ after }, fixture('behaviours'), {
+    model_name: 'closing',
+    environment_variables: { LOAD_MS: '10000' },
+  });
+  await own.push(dir);
+  // A second deployment serves no environment: it has no replica until a request starts one, so a
+  // replica starting says that the request has arrived and waits for it.
+  const idle = await own.push(dir);
+  const target = `${own.url}/model-${idle.model.id}/deployment/${idle.deployment.id}/predict`;
+  const parked = call(target, { headers: own.auth, body: '{}' });
+  await waitFor(
+    () => own.g.supervisor.replicas(idle.deployment.id).length > 0,
+    10_000,
+    'the request to start a replica',
+  );
+  const closed = own.g.close();
+  assertError(await parked, 503, 'model_unavailable', 'shutting_down');
+  await closed;
 });
 
 test('a request whose deadline passes before any replica is ready is 503 model_not_ready', async () => {

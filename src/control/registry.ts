@@ -173,7 +173,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
         'model_unavailable',
         `Deployment ${deployment.name} (${deployment.id}) of model ${model.name} is deactivated.`,
         `Activate it with POST /api/v1/models/${modelId}/deployments/${deployment.id}/activate.`,
-        404,
+        { status: 404, reason: 'deployment_deactivated' },
       );
     }
     return deployment;

@@ -50,7 +50,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * The headers a replica gets (decision 12): content-type, accept, content-length, traceparent and
+ * The headers a replica gets (docs/compatibility.md): content-type, accept, content-length, traceparent and
  * x-baseten-*, plus our request id; as undici's flat [name, value, …] form. Everything else, the
  * Authorization header above all, stays here.
  */
@@ -225,7 +225,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
           'application_error',
           modelErrorMessage(text),
           `The model answered HTTP ${status}. ${this.#call.logsHint()}`,
-          status < 400 ? 500 : status,
+          { status: status < 400 ? 500 : status, reason: 'model_error' },
         ),
       );
       return;
@@ -335,6 +335,7 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
       'timeout',
       'The model stopped sending its response.',
       'Raise runtime.streaming_read_timeout in config.yaml.',
+      { reason: 'stream_stalled' },
     );
   }
   const r = call.replica;
@@ -346,6 +347,6 @@ function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
       ? `The replica serving this request stopped (${r.exitInfo || 'stopped'}).`
       : `Lost the connection to the replica: ${(err as Error).message}.`,
     call.logsHint(),
-    502,
+    { status: 502, reason: 'replica_lost' },
   );
 }

@@ -19,7 +19,7 @@ export function sendError(res: Reply, err: unknown, headers?: Record<string, str
     return;
   }
   const e = toGirderError(err);
-  sendJson(res, e.status, e.toJSON(), headers);
+  sendJson(res, e.status, e.toJSON(), { ...headers, 'x-girder-error-reason': e.reason });
 }
 
 /** How a request that failed ends: an ErrorResponse carrying its id, or nothing if the client left. */

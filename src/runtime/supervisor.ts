@@ -110,7 +110,12 @@ export class Supervisor {
     rt.deployment = e.deployment;
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
-      void this.#stopAll(rt, new GirderError('model_does_not_exist', `Deployment ${e.deployment.id} was deleted.`));
+      void this.#stopAll(
+        rt,
+        new GirderError('model_does_not_exist', `Deployment ${e.deployment.id} was deleted.`, undefined, {
+          reason: 'deployment_deleted',
+        }),
+      );
       return;
     }
     if (e.type === 'deployment-replaced') {
@@ -124,7 +129,10 @@ export class Supervisor {
     if (!e.deployment.active) {
       void this.#stopAll(
         rt,
-        new GirderError('model_unavailable', `Deployment ${e.deployment.id} was deactivated.`, undefined, 404),
+        new GirderError('model_unavailable', `Deployment ${e.deployment.id} was deactivated.`, undefined, {
+          status: 404,
+          reason: 'deployment_deactivated',
+        }),
       );
     }
     this.#reconcile(rt);
@@ -157,7 +165,11 @@ export class Supervisor {
     const spec = launchSpec(d.dir, config);
     if (typeof spec === 'string') {
       this.#opts.logs.note(d.id, '-', 'error', spec);
-      rt.slots.rejectAll(new GirderError('model_unavailable', `Deployment ${d.id} cannot start.`, spec));
+      rt.slots.rejectAll(
+        new GirderError('model_unavailable', `Deployment ${d.id} cannot start.`, spec, {
+          reason: 'replica_cannot_start',
+        }),
+      );
       return;
     }
     const replica = new Replica({
@@ -208,6 +220,7 @@ export class Supervisor {
           'model_unavailable',
           `The replica of deployment ${rt.deployment.id} exited (${replica.exitInfo}) before it could serve.`,
           `See the replica's output with \`girder logs ${rt.deployment.modelId} --deployment ${rt.deployment.id}\`.`,
+          { reason: 'replica_cannot_start' },
         ),
       );
     }
@@ -320,7 +333,9 @@ export class Supervisor {
   /** Stops every replica (server shutdown). */
   async close(): Promise<void> {
     this.#closing = true;
-    const stopping = new GirderError('model_unavailable', 'Girder is shutting down.');
+    const stopping = new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
+      reason: 'shutting_down',
+    });
     await Promise.all([...this.#deps.values()].map((rt) => this.#stopAll(rt, stopping)));
   }
 
