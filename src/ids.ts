@@ -8,7 +8,7 @@ function alnum(length: number): string {
   return out;
 }
 
-/** Model and chain ids: 8 lowercase alphanumerics, e.g. `232dyk2q` (decision 16). */
+/** Model and chain ids: 8 lowercase alphanumerics, e.g. `232dyk2q`, as Baseten's. */
 export const newModelId = (): string => alnum(8);
 /** Deployment ids: 7 lowercase alphanumerics, e.g. `3m59z1z`. */
 export const newDeploymentId = (): string => alnum(7);
@@ -30,7 +30,6 @@ export function newRequestId(): string {
 export const newReplicaId = (): string => `r${alnum(6)}`;
 
 export const MODEL_ID_RE = /^[a-z0-9]{8}$/;
-export const DEPLOYMENT_ID_RE = /^[a-z0-9]{7}$/;
 export const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
 
 /** An API key: `<prefix>.<secret>`, prefix 8 and secret 32 alphanumerics (Baseten's `abcd1234.abcd1234` form). */

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Baseten's documented consumer check (§3.8 of the notes), verbatim in behaviour. */
+/** Baseten's documented check of a webhook's signature, as a receiver would run it. */
 export function verifyBasetenWebhook(rawBody: Buffer, header: string | undefined, secrets: string[]): boolean {
   if (!header) return false;
   const sigs = header

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from 'undici';
+import { MODEL_ID_RE } from '../ids.ts';
 
 /** Flags every client command takes (see `common`). */
 export interface CommonOpts {
@@ -128,8 +129,6 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
     }
   };
 }
-
-const MODEL_ID_RE = /^[a-z0-9]{8}$/;
 
 /** A model given by id or name → its id. Keys that may not list models can still pass an id. */
 export async function resolveModel(client: Client, ref: string): Promise<string> {

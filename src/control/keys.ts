@@ -2,9 +2,8 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { badRequest, notFound } from '../errors.ts';
 import { MODEL_ID_RE, newApiKey } from '../ids.ts';
 import type { Store } from '../store/store.ts';
-import type { ApiKeyRecord, ApiKeyType } from '../records/control.ts';
+import { API_KEY_TYPES, type ApiKeyRecord, type ApiKeyType } from '../records/control.ts';
 
-const KEY_TYPES: ApiKeyType[] = ['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE'];
 const NAME_RE = /^[a-z0-9-]{1,64}$/;
 
 // The one-shot hash: no Hash object per request.
@@ -65,8 +64,8 @@ export class KeyRing {
     name?: string | null;
     modelIds?: string[] | null;
   }): Promise<{ key: string; record: ApiKeyRecord }> {
-    if (!KEY_TYPES.includes(opts.type))
-      throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${KEY_TYPES.join(', ')}.`);
+    if (!(API_KEY_TYPES as readonly string[]).includes(opts.type))
+      throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${API_KEY_TYPES.join(', ')}.`);
     if (opts.name != null && !NAME_RE.test(opts.name))
       throw badRequest(`Invalid key name "${opts.name}".`, 'Use lowercase letters, digits and hyphens.');
     const modelIds = opts.modelIds?.length ? opts.modelIds : null;

@@ -11,23 +11,23 @@ export interface GirderOptions {
   dataDir: string;
   host: string;
   port: number;
-  /** Base domain of the host forms `model-{id}.{domain}` (decision 14). */
+  /** Base domain of the host forms `model-{id}.{domain}`. */
   domain: string;
   /** Request bodies above this get 413 (Baseten's edge limit: 100 MB). */
   maxBodyBytes: number;
   /** Largest model directory `girder push` accepts. */
   maxPushBytes: number;
-  /** Sync predict timeout (decision 1); a deployment may set its own. */
+  /** Sync predict timeout (1200 s); a deployment may set its own. */
   predictTimeoutSeconds: number;
   /** Probe period of ready replicas. */
   probeIntervalMs: number;
-  /** Async submit bodies above this get 413 (decision 4: 256 KiB). */
+  /** Async submit bodies above this get 413 (256 KiB). */
   asyncMaxBodyBytes: number;
-  /** QUEUED + IN_PROGRESS per deployment above this get 429 (decision 4). */
+  /** QUEUED + IN_PROGRESS per deployment above this get 429 (100,000). */
   asyncMaxOutstanding: number;
   /** One async model call (MODEL_PREDICT_TIMEOUT after). */
   asyncPredictTimeoutSeconds: number;
-  /** Finished async requests stay readable this long (decision 17). */
+  /** Finished async requests stay readable this long (an hour). */
   asyncRetentionSeconds: number;
   /** Keep async outputs for polling by default (a request's keep_output overrides). */
   asyncKeepOutputs: boolean;

@@ -44,7 +44,7 @@ function stripPort(host: string): string {
 }
 
 /**
- * Maps a request's Host and path to what it addresses (decision 14): the host forms
+ * Maps a request's Host and path to what it addresses (docs/compatibility.md): the host forms
  * `model-{id}.{domain}` and regional `model-{id}-{env}.{domain}`, and the same names as the first
  * path segment on any other host (`/model-{id}/production/predict`). `api.{domain}` and `/api/v1`
  * lead to the management API; `inference.{domain}` and `/v1` to the OpenAI-compatible API.

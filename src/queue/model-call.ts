@@ -4,7 +4,7 @@ import type { AsyncError, AsyncErrorCode } from '../records/async.ts';
 
 export type CallOutcome = { ok: true; output: unknown } | { ok: false; error: AsyncError; retryable: boolean };
 
-/** §3.7 of the notes: the async error code of a model's HTTP status, and whether it is retried. */
+/** The async error code of a model's HTTP status, and whether it is retried (docs/compatibility.md). */
 export function classify(status: number): { code: AsyncErrorCode; retryable: boolean } {
   if (status === 404) return { code: 'MODEL_DOES_NOT_EXIST', retryable: false };
   if (status === 502 || status === 503) return { code: 'MODEL_UNAVAILABLE', retryable: true };

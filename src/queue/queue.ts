@@ -1,6 +1,7 @@
 import type { Registry } from '../control/registry.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import { GirderError, notFound } from '../errors.ts';
+import { REQUEST_ID_RE } from '../ids.ts';
 import type { LogBook } from '../runtime/logs.ts';
 import type { Replica } from '../runtime/replica.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
@@ -14,11 +15,11 @@ import type { WebhookSender } from './webhooks.ts';
 import type { AsyncWrapper } from './wrapper.ts';
 
 export interface QueueOptions {
-  /** Most QUEUED + IN_PROGRESS requests per deployment before 429 (decision 4). */
+  /** Most QUEUED + IN_PROGRESS requests per deployment before 429. */
   maxOutstanding: number;
   /** Timeout of one model call (MODEL_PREDICT_TIMEOUT after). */
   predictTimeoutMs: number;
-  /** Finished requests stay readable this long (decision 17). */
+  /** Finished requests stay readable this long. */
   retentionMs: number;
   /** Keep outputs for polling unless a request says otherwise. */
   keepOutputs: boolean;
@@ -399,7 +400,7 @@ export class AsyncQueue {
   }
 
   async #read(id: string, modelId: string): Promise<AsyncRequestHead> {
-    const r = /^[0-9a-f]{32}$/.test(id) ? await this.#store.getAsyncRequest(id) : undefined;
+    const r = REQUEST_ID_RE.test(id) ? await this.#store.getAsyncRequest(id) : undefined;
     if (!r || r.modelId !== modelId || r.statusAt + this.#opts.retentionMs < Date.now()) {
       throw notFound(
         `Async request ${id} was not found.`,

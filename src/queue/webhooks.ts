@@ -18,7 +18,7 @@ export interface WebhookPayload {
   request_id: string;
   model_id: string;
   deployment_id: string;
-  /** The model's raw output, or null on error (decision 6). */
+  /** The model's raw output, or null on error. */
   data: unknown;
   errors: AsyncError[];
 }

@@ -16,14 +16,14 @@ const RetrySchema = z.object({
   max_delay_ms: int('inference_retry_config.max_delay_ms', 0, 60_000, 5000),
 });
 
-/** Baseten's AsyncPredictRequest, with its defaults and ranges (§3.1 of the notes). */
+/** Baseten's AsyncPredictRequest, with its defaults and ranges. */
 const WrapperSchema = z.object({
   model_input: z.unknown().refine((v) => v !== undefined, 'model_input is required'),
   webhook_endpoint: z.string({ error: 'webhook_endpoint must be a URL string' }).nullish(),
   priority: int('priority', 0, 2, 0),
   max_time_in_queue_seconds: int('max_time_in_queue_seconds', 10, 259_200, 600),
   inference_retry_config: RetrySchema.nullish(),
-  /** Girder's: keep the output for polling with GET /async_request/{id} (decision 17). */
+  /** Girder's: keep the output for polling with GET /async_request/{id}; Baseten has no such field. */
   keep_output: z.boolean({ error: 'keep_output must be a boolean' }).optional(),
 });
 

@@ -1,4 +1,4 @@
-/** The async request records (§3 of the API notes). Times are epoch milliseconds. */
+/** The async request records: what a submit keeps until its status expires. Times are epoch milliseconds. */
 
 export type AsyncStatus = 'QUEUED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELED' | 'WEBHOOK_FAILED';
 export type WebhookStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED' | 'NO_WEBHOOK_PROVIDED';

@@ -5,7 +5,14 @@
 
 import type { ModelConfig } from './model-config.ts';
 
-export type ApiKeyType = 'PERSONAL' | 'WORKSPACE_MANAGE_ALL' | 'WORKSPACE_EXPORT_METRICS' | 'WORKSPACE_INVOKE';
+/** Baseten's API key types: PERSONAL and WORKSPACE_MANAGE_ALL manage, WORKSPACE_INVOKE calls models. */
+export const API_KEY_TYPES = [
+  'PERSONAL',
+  'WORKSPACE_MANAGE_ALL',
+  'WORKSPACE_EXPORT_METRICS',
+  'WORKSPACE_INVOKE',
+] as const;
+export type ApiKeyType = (typeof API_KEY_TYPES)[number];
 
 export interface AutoscalingSettings {
   min_replica: number;
@@ -37,7 +44,7 @@ export interface DeploymentRecord {
   name: string;
   createdAt: string;
   isDevelopment: boolean;
-  /** false once deactivated: no replicas, requests get 404 model_unavailable (decision 5). */
+  /** false once deactivated: no replicas, requests get 404 model_unavailable. */
   active: boolean;
   /** Absolute path of the immutable snapshot (the development deployment's is replaced on each push). */
   dir: string;

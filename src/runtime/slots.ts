@@ -11,7 +11,7 @@ export interface SlotHolder {
   readonly routable: boolean;
 }
 
-/** Sync requests are served before async ones (§3.3 of the notes). */
+/** Sync requests are served before async ones, as on Baseten (docs/compatibility.md). */
 export type SlotClass = 'sync' | 'async';
 
 interface Waiter<R> {

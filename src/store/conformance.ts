@@ -181,8 +181,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
         await s.putEnvironment(env);
         await s.putEnvironment({ ...env, currentDeploymentId: 'd000001' });
         assert.deepEqual(await s.listEnvironments(), [{ ...env, currentDeploymentId: 'd000001' }]);
-        await s.deleteEnvironment('aaaaaaaa', 'staging');
-        assert.deepEqual(await s.listEnvironments(), []);
+        await s.deleteModel('aaaaaaaa');
+        assert.deepEqual(await s.listEnvironments(), [], 'a model takes its environments with it');
       }),
     );
 

@@ -30,7 +30,6 @@ export interface Store {
   listEnvironments(): Promise<EnvironmentRecord[]>;
   /** Inserts or replaces by (modelId, name). */
   putEnvironment(env: EnvironmentRecord): Promise<void>;
-  deleteEnvironment(modelId: string, name: string): Promise<void>;
 
   listApiKeys(): Promise<ApiKeyRecord[]>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;

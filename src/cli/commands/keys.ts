@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
+import { API_KEY_TYPES } from '../../records/control.ts';
 import { type CommonOpts, common, connect, resolveModel, run } from '../client.ts';
 import { printJson, printTable, shortTime } from '../format.ts';
-
-const TYPES = ['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE'];
 
 interface KeyView {
   prefix: string;
@@ -26,12 +25,13 @@ export function registerKeys(program: Command): void {
       .command('create')
       .description('create an API key (printed once)')
       .option('--name <name>', 'a label for the key')
-      .option('--type <type>', `one of ${TYPES.join(', ')}`, 'WORKSPACE_MANAGE_ALL')
+      .option('--type <type>', `one of ${API_KEY_TYPES.join(', ')}`, 'WORKSPACE_MANAGE_ALL')
       .option('--model <id...>', 'limit an invoke key to these models (ids or names)'),
   ).action(
     run(async (opts: CreateOpts, cmd: Command) => {
       const type = opts.type.toUpperCase();
-      if (!TYPES.includes(type)) throw new Error(`Unknown key type "${opts.type}": use one of ${TYPES.join(', ')}.`);
+      if (!(API_KEY_TYPES as readonly string[]).includes(type))
+        throw new Error(`Unknown key type "${opts.type}": use one of ${API_KEY_TYPES.join(', ')}.`);
       const client = connect(cmd);
       const model_ids = opts.model ? await Promise.all(opts.model.map((m) => resolveModel(client, m))) : undefined;
       const answer = await client.api<{ api_key: string }>('POST', '/api_keys', { name: opts.name, type, model_ids });

@@ -3,7 +3,7 @@
  * `config.ts` parses the YAML, runs `ConfigSchema` and turns the first issue into a `ConfigError`;
  * each message here is the `reason` a user reads (`config.ts` appends `(got <value>)`).
  *
- * Sources: Truss's JSON schema (`shared/reference/truss-config.schema.json`) and the API notes §8.1, §8.6, §8.7.
+ * The ranges are Truss's and Baseten's; where Girder differs, docs/compatibility.md says so.
  */
 import { z } from 'zod';
 
@@ -32,7 +32,7 @@ export function isInsidePath(path: string): boolean {
 const PATH = 'must be a relative path inside the model directory (no leading "/", no "..")';
 const relativePath = z.string(say(PATH)).refine(isInsidePath, PATH);
 
-// ---- runtime.health_checks (notes §8.6: 10–3000 s, the deprecated delay 0–3000 s; null = platform default)
+// ---- runtime.health_checks (10–3000 s, the deprecated delay 0–3000 s; null = Girder's default)
 
 const THRESHOLD = 'must be an integer number of seconds from 10 to 3000, or null';
 const DELAY = 'must be an integer number of seconds from 0 to 3000, or null';
@@ -59,16 +59,16 @@ export const RuntimeSchema = z.object(
   {
     predict_concurrency: z.int(say(CONCURRENCY)).min(1, CONCURRENCY).default(1),
     streaming_read_timeout: z.number(say(STREAM_TIMEOUT)).positive(STREAM_TIMEOUT).default(60),
-    /** Girder extension: this deployment's sync predict timeout (decision 1). */
+    /** Girder extension: this deployment's sync predict timeout (the server's default is 1200 s). */
     predict_timeout_seconds: z.number(say(PREDICT_TIMEOUT)).positive(PREDICT_TIMEOUT).nullable().default(null),
     health_checks: section(HealthChecksSchema.default(() => HealthChecksSchema.parse({}))),
-    /** Removed by Truss 0.9.49 except for the value 1 (notes §8.1); checked, not kept. */
+    /** Removed by Truss 0.9.49 except for the value 1; checked, not kept. */
     num_workers: z.literal(1, WORKERS).optional(),
   },
   say(MAPPING),
 );
 
-// ---- docker_server (notes §8.7): Girder needs all five keys, even where Truss allows a null start_command
+// ---- docker_server: Girder needs all five keys, even where Truss allows a null start_command
 
 const PORT = 'must be an integer from 1 to 65535';
 const ENDPOINT = 'must be a path starting with "/"';

@@ -43,7 +43,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Top-level keys of Truss's `TrussConfig` (`properties` of shared/reference/truss-config.schema.json). */
+/** Top-level keys of Truss's `TrussConfig` (the `properties` of its JSON schema). */
 const TRUSS_TOP_LEVEL_KEYS = new Set([
   'model_name',
   'model_metadata',

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import type { ApiKeyType } from '../../records/control.ts';
+import { API_KEY_TYPES } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
@@ -62,7 +62,7 @@ const AutoscalingPatch = z.strictObject({
 });
 const KeyCreate = z.object({
   name: z.string().nullish(),
-  type: z.enum(['PERSONAL', 'WORKSPACE_MANAGE_ALL', 'WORKSPACE_EXPORT_METRICS', 'WORKSPACE_INVOKE']),
+  type: z.enum(API_KEY_TYPES),
   model_ids: z.array(z.string()).nullish(),
 });
 const SecretPut = z.object({ name: z.string().min(1), value: z.string() });
@@ -216,7 +216,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     async ({ app, body }) => {
       const input = parse(KeyCreate, await body());
       const { key } = await app.keys.create({
-        type: input.type as ApiKeyType,
+        type: input.type,
         name: input.name,
         modelIds: input.model_ids,
       });

@@ -239,10 +239,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  async deleteEnvironment(modelId: string, name: string): Promise<void> {
-    this.#run('DELETE FROM environments WHERE model_id = ? AND name = ?', modelId, name);
-  }
-
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     return this.#all('SELECT * FROM api_keys ORDER BY created_at, prefix').map(toApiKey);
   }
