@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, test } from 'node:test';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { call, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
 
@@ -285,4 +286,23 @@ test('unknown management routes are 404 and bad bodies 400, as ErrorResponse', a
     400,
     'client_error',
   );
+});
+
+test('an oversized management body is 413 payload_too_large, declared or not', async () => {
+  const big = JSON.stringify({ name: 'big', value: 'x'.repeat(1024 * 1024) });
+  assertError(
+    await call(`${girder.url}/api/v1/secrets`, { headers: girder.auth, body: big }),
+    413,
+    'payload_too_large',
+  );
+  // Chunked, so that the limit is found while reading, not from Content-Length.
+  const chunked = await request(`${girder.url}/api/v1/secrets`, {
+    method: 'POST',
+    headers: girder.auth,
+    body: Readable.from([Buffer.from(big.slice(0, 600_000)), Buffer.from(big.slice(600_000))]),
+  });
+  assert.equal(chunked.statusCode, 413);
+  assert.equal(((await chunked.body.json()) as { error_code: string }).error_code, 'payload_too_large');
+  const list = await call(`${girder.url}/api/v1/secrets`, { method: 'GET', headers: girder.auth });
+  assert.ok(!list.text.includes('"big"'), 'nothing of the refused body was stored');
 });

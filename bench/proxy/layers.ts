@@ -4,13 +4,13 @@
  * Girder's request path:
  *
  *   minimal          node:http server + undici Pool.stream to the replica (no Girder code)
- *   proxy()          src/gateway/proxy.ts proxy() in place of Pool.stream, on the replica's own pool:
- *                    header filtering, the small request body read before sending, the Pool.dispatch
- *                    handler (deadline timer, close listener, head + body + end coalesced into one
- *                    write), error mapping
+ *   callReplica()    src/runtime/replica-call.ts callReplica() in place of Pool.stream, on the replica's
+ *                    own pool, its body from src/gateway/body.ts proxiedBody(): header filtering, the
+ *                    small request body read before sending, the Pool.dispatch handler (deadline
+ *                    timer, close listener, head + body + end coalesced into one write), error mapping
  *   handleInference  + src/gateway/routes/inference.ts handleInference() with a pre-parsed route and
  *                    request id: authenticate (SHA-256 of the key), registry.resolve, the deadline,
- *                    supervisor tryAcquire/release (a request parks only when no slot is free)
+ *                    src/runtime/invoke.ts (tryAcquire/release: a request parks only when no slot is free)
  *   girder           Girder's own front door (src/gateway/server.ts, src/gateway/http1/): its fast path
  *                    reads and answers HTTP/1.1 on the raw socket instead of node:http, + newRequestId,
  *                    parseRoute; so this row is cheaper than the one before it
@@ -20,7 +20,7 @@
  * heap and one event loop, so the differences between rows are the costs of the layers.
  *
  * Usage: node bench/proxy/layers.ts [--duration 6] [--connections 32] [--rounds 2]
- * The layers call Girder internals (proxy() and its ProxyCall, handleInference's signature): update
+ * The layers call Girder internals (callReplica() and its ReplicaCall, handleInference's signature): update
  * this file if they change.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,9 +30,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { proxy } from '../../src/gateway/proxy.ts';
+import { proxiedBody } from '../../src/gateway/body.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
+import { callReplica } from '../../src/runtime/replica-call.ts';
 import {
   cpuModel,
   fmtMs,
@@ -122,23 +123,29 @@ async function main(): Promise<void> {
 
   const proxyOnly = await listen(
     createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-      proxy({
+      proxiedBody(
         req,
-        res,
-        replica,
-        method: 'POST',
-        path: replica.opts.spec.predictPath,
-        requestId: 'layers',
-        responseHeaders: {},
-        deadline: Date.now() + 60_000,
-        bodyTimeoutMs: 60_000,
-        maxBodyBytes: eg.g.options.maxBodyBytes,
-        wrapErrors: true,
-        logsHint: () => '',
-        onEnd: (err) => {
-          if (err !== undefined) res.destroy();
-        },
-      });
+        eg.g.options.maxBodyBytes,
+        (b) =>
+          callReplica({
+            replica,
+            method: 'POST',
+            path: replica.opts.spec.predictPath,
+            headers: req.rawHeaders,
+            body: b,
+            requestId: 'layers',
+            res,
+            responseHeaders: {},
+            deadline: Date.now() + 60_000,
+            bodyTimeoutMs: 60_000,
+            wrapErrors: true,
+            logsHint: () => '',
+            onEnd: (err) => {
+              if (err !== undefined) res.destroy();
+            },
+          }),
+        () => res.destroy(),
+      );
     }),
   );
 
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
 
   const layers = [
     { name: 'minimal (node:http + undici)', url: `${minimal}/predict`, headers: json },
-    { name: '+ proxy()', url: `${proxyOnly}/predict`, headers: json },
+    { name: '+ callReplica()', url: `${proxyOnly}/predict`, headers: json },
     { name: '+ handleInference()', url: `${inference}/predict`, headers: auth },
     { name: 'girder (+ server.ts)', url: eg.predictUrl, headers: auth },
   ];

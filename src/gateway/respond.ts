@@ -1,6 +1,6 @@
 import { toGirderError } from '../errors.ts';
-import { AbortReason } from './abort.ts';
-import type { Reply } from './exchange.ts';
+import { AbortReason } from '../runtime/abort.ts';
+import type { Reply } from '../runtime/reply.ts';
 
 /** Sends a JSON body with the given status (and extra headers). */
 export function sendJson(res: Reply, status: number, body: unknown, headers?: Record<string, string>): void {

@@ -5,10 +5,10 @@ import type { App } from './app-context.ts';
 import type { FastRequest } from './http1/fast-request.ts';
 import type { FastResponse } from './http1/fast-response.ts';
 import { FrontDoor } from './http1/front-door.ts';
-import { SMALL_BODY } from './proxy.ts';
+import { SMALL_BODY } from './body.ts';
 import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
-import { callModel, handleInference } from './routes/inference.ts';
+import { handleInference, serveFastModelCall } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
 import { parseRoute, type Route } from './target.ts';
 
@@ -55,8 +55,7 @@ function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
   if (route.surface !== 'inference' || (route.action !== 'predict' && route.action !== 'sync')) return false;
   const requestId = newRequestId();
   try {
-    const done = callModel(app, req, res, route, requestId);
-    if (done) done.catch((err: unknown) => failRequest(res, err, requestId));
+    serveFastModelCall(app, req, res, route, requestId);
   } catch (err) {
     failRequest(res, err, requestId);
   }

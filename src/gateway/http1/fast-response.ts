@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Reply } from '../exchange.ts';
+import type { Reply } from '../../runtime/reply.ts';
 
 /** What a response needs of its connection (connection.ts). */
 export interface ResponseOwner {

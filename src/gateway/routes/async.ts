@@ -4,23 +4,10 @@ import { badRequest } from '../../errors.ts';
 import { parseWrapper } from '../../queue/wrapper.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
-import { payloadTooLarge } from '../proxy.ts';
+import { basetenHeaders } from '../admit.ts';
+import { readAll } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import type { Route } from '../target.ts';
-
-/** Reads a whole body of at most `max` bytes (413 above, whether or not it declared its length). */
-async function readLimited(req: IncomingMessage, max: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw payloadTooLarge(declared, max);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > max) throw payloadTooLarge(size, max);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /**
  * `POST /{target}/async_predict`: validates the wrapper, commits the request durably, and only then
@@ -34,18 +21,9 @@ export async function handleAsyncSubmit(
   requestId: string,
 ): Promise<void> {
   if (req.method !== 'POST') throw badRequest(`async_predict takes POST, not ${req.method}.`);
-  const wrapper = parseWrapper(await readLimited(req, app.options.asyncMaxBodyBytes));
+  const wrapper = parseWrapper((await readAll(req, app.options.asyncMaxBodyBytes)).toString('utf8'));
   await app.queue.submit(deployment, wrapper, requestId);
-  sendJson(
-    res,
-    201,
-    { request_id: requestId },
-    {
-      'x-baseten-request-id': requestId,
-      'x-baseten-model-id': deployment.modelId,
-      'x-baseten-model-version-id': deployment.id,
-    },
-  );
+  sendJson(res, 201, { request_id: requestId }, basetenHeaders(requestId, deployment));
 }
 
 /** `GET /{target}/async_queue_status`. */

@@ -6,6 +6,7 @@ import { API_KEY_TYPES } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
+import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import { followLogs } from './logs.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
@@ -23,22 +24,6 @@ interface Ctx {
 type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
 
 const JSON_LIMIT = 1024 * 1024;
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > JSON_LIMIT) throw badRequest(`Management request bodies are limited to ${JSON_LIMIT} bytes.`);
-    chunks.push(chunk);
-  }
-  if (!size) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (err) {
-    throw badRequest(`Malformed JSON body: ${(err as Error).message}.`);
-  }
-}
 
 /** Validates a body against a zod schema; the first issue becomes a 400 naming the field. */
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -301,7 +286,7 @@ export async function handleManagement(
     pathMatched = true;
     if (method !== req.method) continue;
     const params = m.slice(1).map(decodeURIComponent);
-    const result = await handler({ app, req, res, params, query, body: () => readJson(req) });
+    const result = await handler({ app, req, res, params, query, body: () => readJson(req, JSON_LIMIT) });
     if (result !== undefined) sendJson(res, 200, result, { 'x-baseten-request-id': requestId });
     return;
   }

@@ -1,30 +1,34 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Transform } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
-import { modelErrorMessage } from '../runtime/protocol.ts';
-import type { Replica } from '../runtime/replica.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
-import type { InboundRequest, Reply } from './exchange.ts';
-import { FastRequest } from './http1/fast-request.ts';
+import { modelErrorMessage } from './protocol.ts';
+import type { Replica } from './replica.ts';
+import type { Reply } from './reply.ts';
 
-export interface ProxyCall {
-  /** node:http's request (its body still to read), or the fast path's (body read). */
-  req: IncomingMessage | FastRequest;
-  res: Reply;
+/** One call to one replica, its answer written to `res`. */
+export interface ReplicaCall {
   replica: Replica;
   method: string;
   /** Path (and query) on the replica. */
   path: string;
+  /**
+   * The caller's headers as a flat [name, value, …] list (node's rawHeaders); only those a replica may
+   * see are sent (see upstreamHeaders).
+   */
+  headers: string[];
+  /** A body read whole, one to stream (its length declared in `headers` or not), or none. */
+  body: Buffer | Readable | null;
   requestId: string;
-  /** Added to the client's response (X-Baseten-*). */
+  res: Reply;
+  /** Added to the answer's head (X-Baseten-*). */
   responseHeaders: Record<string, string>;
   /** Epoch ms after which the call is aborted with 504. */
   deadline: number;
-  /** Longest silence allowed between two chunks of the replica's response. */
+  /** Longest silence allowed between two chunks of the replica's answer. */
   bodyTimeoutMs: number;
-  maxBodyBytes: number;
-  /** predict: a non-2xx answer becomes an `application_error` ErrorResponse. sync: passed through as is. */
+  /** predict: a non-2xx answer becomes an `application_error` GirderError. sync: passed through as is. */
   wrapErrors: boolean;
   /** Where to find the replica's traceback, for error details. */
   logsHint: () => string;
@@ -54,9 +58,8 @@ const HOP_BY_HOP = new Set([
  * x-baseten-*, plus our request id; as undici's flat [name, value, …] form. Everything else, the
  * Authorization header above all, stays here.
  */
-function upstreamHeaders(req: InboundRequest, requestId: string): string[] {
+function upstreamHeaders(raw: string[], requestId: string): string[] {
   const out: string[] = [];
-  const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     if (
@@ -73,40 +76,13 @@ function upstreamHeaders(req: InboundRequest, requestId: string): string[] {
   return out;
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const len = req.headers['content-length'];
-  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
-
-/** Counts a body without a declared length, failing with 413 past the limit. */
-function limited(req: IncomingMessage, max: number): Transform {
-  let seen = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > max) cb(payloadTooLarge(seen, max));
-      else cb(null, chunk);
-    },
-  });
-  req.on('error', (err) => t.destroy(err));
-  return req.pipe(t);
-}
-
-export function payloadTooLarge(size: number, max: number): GirderError {
-  return new GirderError(
-    'payload_too_large',
-    `payload size of ${size} bytes exceeds maximum size of ${max} bytes`,
-    'Send a smaller body, or raise the limit with `girder serve --max-body-bytes`.',
-  );
-}
-
 /**
  * One proxied call as an undici dispatch handler: the replica's answer is written straight into the
  * client's response, with backpressure (pause while the client is slow), and no stream or promise
  * layers in between. The client leaving or the deadline passing aborts the upstream call.
  */
 class ProxyHandler implements Dispatcher.DispatchHandler {
-  readonly #call: ProxyCall;
+  readonly #call: ReplicaCall;
   #controller: Dispatcher.DispatchController | undefined;
   /**
    * The call's deadline, armed only for streams. Until the answer's head, undici's headersTimeout
@@ -123,7 +99,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #flushQueued = false;
   #done = false;
 
-  constructor(call: ProxyCall, streamedUpload: boolean) {
+  constructor(call: ReplicaCall, streamedUpload: boolean) {
     this.#call = call;
     if (streamedUpload) this.#armDeadline();
     // Never removed: a response that finished closes too, and then this does nothing.
@@ -249,75 +225,39 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 }
 
 /**
- * Sends one request to a replica and streams its answer to the client, both bodies streaming
- * through without buffering; `call.onEnd` says how it ended. Callbacks rather than a promise:
- * this is the path every request takes.
+ * Sends one request to a replica and streams its answer into `call.res`, both bodies streaming
+ * through without buffering; `call.onEnd` says how it ended. Callbacks rather than a promise: this
+ * is the path every call to a replica takes (sync, async, and whatever comes next).
+ *
+ * @example
+ *   callReplica({ replica, method: 'POST', path: '/v1/models/model:predict', headers: req.rawHeaders,
+ *     body, requestId, res, responseHeaders: {}, deadline: Date.now() + 60_000, bodyTimeoutMs: 60_000,
+ *     wrapErrors: true, logsHint: () => '', onEnd: (err) => err && console.error(err) });
  */
-export function proxy(call: ProxyCall): void {
-  const { req } = call;
-  const send = (body: IncomingMessage | Transform | Buffer | null): void => {
-    const handler = new ProxyHandler(call, body !== null && !Buffer.isBuffer(body));
-    try {
-      call.replica.pool!.dispatch(
-        {
-          path: call.path,
-          method: call.method as Dispatcher.HttpMethod,
-          headers: upstreamHeaders(req, call.requestId),
-          body,
-          // The deadline until the answer's head: undici's own coarse timers cost less than one of ours
-          // per request, and a whole small answer never needs another.
-          headersTimeout: Math.max(1, call.deadline - Date.now()),
-          bodyTimeout: call.bodyTimeoutMs,
-        },
-        handler,
-      );
-    } catch (err) {
-      // undici reports its failures to the handler; this is for a replica torn down under us.
-      handler.onResponseError(undefined, err as Error);
-    }
-  };
-  if (req instanceof FastRequest) send(req.body.length === 0 ? null : req.body);
-  else if (!hasBody(req)) send(null);
-  else readOrStream(req, call, send);
+export function callReplica(call: ReplicaCall): void {
+  const { body } = call;
+  const handler = new ProxyHandler(call, body !== null && !Buffer.isBuffer(body));
+  try {
+    call.replica.pool!.dispatch(
+      {
+        path: call.path,
+        method: call.method as Dispatcher.HttpMethod,
+        headers: upstreamHeaders(call.headers, call.requestId),
+        body,
+        // The deadline until the answer's head: undici's own coarse timers cost less than one of ours
+        // per request, and a whole small answer never needs another.
+        headersTimeout: Math.max(1, call.deadline - Date.now()),
+        bodyTimeout: call.bodyTimeoutMs,
+      },
+      handler,
+    );
+  } catch (err) {
+    // undici reports its failures to the handler; this is for a replica torn down under us.
+    handler.onResponseError(undefined, err as Error);
+  }
 }
 
-function readOrStream(
-  req: IncomingMessage,
-  call: ProxyCall,
-  send: (body: IncomingMessage | Transform | Buffer | null) => void,
-): void {
-  const length = Number(req.headers['content-length'] ?? NaN);
-  // A small body is read first, so that undici sends head and body in one write; larger ones stream.
-  if (length <= SMALL_BODY) readSmall(req, send, call.onEnd);
-  else send(Number.isNaN(length) ? limited(req, call.maxBodyBytes) : req);
-}
-
-/** Bodies up to this size are read whole before the call (and on the fast path, see http1/). */
-export const SMALL_BODY = 64 * 1024;
-
-/** Reads a body of known small size, then calls `then` with it (or `fail`, once, if the client left). */
-function readSmall(req: IncomingMessage, then: (body: Buffer) => void, onFail: (err: unknown) => void): void {
-  let failed = false;
-  const fail = (err: unknown): void => {
-    if (!failed) onFail(err);
-    failed = true;
-  };
-  let first: Buffer | undefined;
-  let rest: Buffer[] | undefined;
-  req.on('data', (c: Buffer) => {
-    if (!first) first = c;
-    else (rest ??= [first]).push(c);
-  });
-  // Each of these fires at most once: `on` spares the wrapper `once` would allocate.
-  req.on('end', () => then(rest ? Buffer.concat(rest) : (first ?? Buffer.alloc(0))));
-  req.on('error', fail);
-  // Does nothing if the body was complete: 'end' came first.
-  req.on('close', () => {
-    if (!req.complete) fail(new AbortReason(CLIENT_GONE));
-  });
-}
-
-function mapUpstreamError(err: unknown, call: ProxyCall): unknown {
+function mapUpstreamError(err: unknown, call: ReplicaCall): unknown {
   if (err instanceof GirderError) return err;
   if (err instanceof AbortReason) {
     if (err.why === CLIENT_GONE) return err;

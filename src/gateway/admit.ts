@@ -1,0 +1,35 @@
+import { notFound } from '../errors.ts';
+import type { DeploymentRecord } from '../records/control.ts';
+import type { App } from './app-context.ts';
+import { authenticate, requireInvoke } from './auth.ts';
+import type { InboundRequest } from './exchange.ts';
+import type { Route } from './target.ts';
+
+export type InferenceRoute = Extract<Route, { surface: 'inference' }>;
+
+/** Baseten's response headers of a call to a deployment: the request id, the model and its version. */
+export function basetenHeaders(requestId: string, d: DeploymentRecord): Record<string, string> {
+  return { 'x-baseten-request-id': requestId, 'x-baseten-model-id': d.modelId, 'x-baseten-model-version-id': d.id };
+}
+
+/**
+ * The key, its scope and the deployment the target names: every inference action starts here,
+ * before anything of the body is read. Throws 401/403/404 as GirderErrors.
+ *
+ * @example
+ *   const { deployment, headers } = admit(app, req, route, requestId);
+ */
+export function admit(
+  app: App,
+  req: InboundRequest,
+  route: InferenceRoute,
+  requestId: string,
+): { deployment: DeploymentRecord; headers: Record<string, string> } {
+  const key = authenticate(req, app.keys);
+  requireInvoke(key, route.id);
+  if (route.kind === 'chain') {
+    throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
+  }
+  const deployment = app.registry.resolve(route.id, route.target);
+  return { deployment, headers: basetenHeaders(requestId, deployment) };
+}
