@@ -59,7 +59,8 @@ export class AsyncQueue {
   readonly #deps = new Map<string, DeploymentQueue>();
   readonly #timers: NodeJS.Timeout[] = [];
   #seq = Date.now() * 1000;
-  #closing = false;
+  /** Aborted by close(): dispatch stops, and deliveries stop before their next attempt. */
+  readonly #closed = new AbortController();
 
   constructor(
     store: Store,
@@ -191,10 +192,10 @@ export class AsyncQueue {
   /** The dispatch loop of one deployment: a slot first, then the best request for it. */
   async #pump(deploymentId: string): Promise<void> {
     const q = this.#dep(deploymentId);
-    if (q.pumping || this.#closing) return;
+    if (q.pumping || this.#closed.signal.aborted) return;
     q.pumping = true;
     try {
-      while (q.backlog.size && !this.#closing) {
+      while (q.backlog.size && !this.#closed.signal.aborted) {
         const deployment = this.#registry.deployments.get(deploymentId);
         if (!deployment?.active) break; // a deactivated deployment keeps its queue; activation pumps again
         q.waiting = new AbortController();
@@ -203,7 +204,7 @@ export class AsyncQueue {
           replica = await this.#supervisor.acquire(deployment, 'async', q.waiting.signal);
         } catch {
           // Aborted (nothing left to run), or the deployment cannot start now: try again shortly.
-          if (q.backlog.size && !this.#closing) await sleep(1000);
+          if (q.backlog.size && !this.#closed.signal.aborted) await sleep(1000);
           continue;
         } finally {
           q.waiting = undefined;
@@ -236,7 +237,7 @@ export class AsyncQueue {
       this.#supervisor.release(h.deploymentId, replica);
       q.inProgress--;
     }
-    if (this.#closing) return; // interrupted by shutdown: still IN_PROGRESS on disk, resumed at the next start
+    if (this.#closed.signal.aborted) return; // interrupted by shutdown: still IN_PROGRESS on disk, resumed at the next start
     if (outcome.ok) return this.#finish(h, 'SUCCEEDED', [], outcome.output);
     if (!outcome.retryable || h.attempts >= h.retry.max_attempts)
       return this.#finish(h, 'FAILED', [outcome.error], null);
@@ -287,23 +288,19 @@ export class AsyncQueue {
       data: record?.output != null ? JSON.parse(record.output) : null,
       errors: h.errors,
     };
-    const { attempts, retryDelayMs } = this.#webhooks.options;
-    let delivered = false;
-    do {
-      if (h.webhookAttempts > 0) await sleep(retryDelayMs);
-      if (this.#closing) return; // still PENDING on disk: delivered after the next start
-      const r = await this.#webhooks.attempt(h.webhookEndpoint!, payload);
-      h.webhookAttempts++;
-      delivered = r.ok;
-      if (!r.ok)
+    const report = await this.#webhooks.deliver(h.webhookEndpoint!, payload, {
+      signal: this.#closed.signal,
+      onFailedAttempt: (n, detail) =>
         this.#logs.note(
           h.deploymentId,
           '-',
           'warn',
-          `webhook for async request ${h.id} to ${h.webhookEndpoint} failed (attempt ${h.webhookAttempts}): ${r.detail}`,
-        );
-      if (r.ok || !r.retryable) break;
-    } while (h.webhookAttempts < attempts);
+          `webhook for async request ${h.id} to ${h.webhookEndpoint} failed (attempt ${h.webhookAttempts + n}): ${detail}`,
+        ),
+    });
+    h.webhookAttempts += report.attempts;
+    if (report.outcome === 'interrupted') return; // still PENDING on disk: delivered after the next start
+    const delivered = report.outcome === 'delivered';
     h.webhookStatus = delivered ? 'SUCCEEDED' : 'FAILED';
     const patch: AsyncRequestPatch = { id: h.id, webhookStatus: h.webhookStatus, webhookAttempts: h.webhookAttempts };
     if (!delivered && h.status === 'SUCCEEDED')
@@ -422,7 +419,7 @@ export class AsyncQueue {
 
   /** Stops dispatching; what is in flight stays on disk as it is and resumes at the next start. */
   async close(): Promise<void> {
-    this.#closing = true;
+    this.#closed.abort();
     for (const t of this.#timers) clearInterval(t);
     for (const q of this.#deps.values()) q.waiting?.abort();
     await this.#committer.drain();
