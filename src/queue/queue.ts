@@ -26,6 +26,22 @@ export interface QueueOptions {
   allowPrivateWebhooks: boolean;
 }
 
+/** What `status()` knows of a request: its head as it was when asked, and its output when kept. */
+export interface AsyncRequestState {
+  head: AsyncRequestHead;
+  /** Set only when the request keeps its output and finished with one (null if the answer is gone). */
+  output?: unknown;
+}
+
+/** A deployment's outstanding requests, as `async_queue_status` counts them. */
+export interface QueueCounts {
+  queued: number;
+  inProgress: number;
+}
+
+/** What `cancel()` did: only a QUEUED request is canceled; otherwise the status that kept it. */
+export type CancelResult = { canceled: true } | { canceled: false; status: AsyncStatus };
+
 /** Per deployment: the backlog that may run now, counts, and the dispatch loop's state. */
 class DeploymentQueue {
   readonly backlog = new Backlog();
@@ -356,44 +372,40 @@ export class AsyncQueue {
     q.waiting?.abort();
   }
 
-  /** Cancels a QUEUED request; anything else is reported, not changed. */
-  async cancel(id: string, modelId: string): Promise<{ request_id: string; canceled: boolean; message: string }> {
+  /**
+   * Cancels a QUEUED request; anything else is reported, not changed. 404 for ids the model does not own.
+   *
+   * @example
+   *   const r = await queue.cancel(id, modelId); // { canceled: false, status: 'IN_PROGRESS' }
+   */
+  async cancel(id: string, modelId: string): Promise<CancelResult> {
     const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
     if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
-    if (h.status !== 'QUEUED')
-      return {
-        request_id: id,
-        canceled: false,
-        message: `Request is ${h.status}; only QUEUED requests can be canceled.`,
-      };
+    if (h.status !== 'QUEUED') return { canceled: false, status: h.status };
     const q = this.#dep(h.deploymentId);
     q.backlog.remove(h);
     q.queued--;
     if (!q.backlog.size) q.waiting?.abort();
     await this.#finish(h, 'CANCELED', [], null);
-    return { request_id: id, canceled: true, message: 'Request canceled.' };
+    return { canceled: true };
   }
 
-  /** The status of a request the model owns; 404 for unknown ids and for those past retention. */
-  async status(id: string, modelId: string): Promise<Record<string, unknown>> {
+  /**
+   * The state of a request the model owns; 404 for unknown ids and for those past retention. The output
+   * comes with it when the request keeps it, once its write has landed.
+   *
+   * @example
+   *   const { head, output } = await queue.status(id, modelId); // head.status === 'SUCCEEDED'
+   */
+  async status(id: string, modelId: string): Promise<AsyncRequestState> {
     const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
     if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
-    const body: Record<string, unknown> = {
-      request_id: h.id,
-      model_id: h.modelId,
-      deployment_id: h.deploymentId,
-      status: h.status,
-      webhook_status: h.webhookStatus,
-      created_at: new Date(h.createdAt).toISOString(),
-      status_at: new Date(h.statusAt).toISOString(),
-      errors: h.errors,
-    };
-    if (h.keepOutput && (h.status === 'SUCCEEDED' || h.status === 'WEBHOOK_FAILED')) {
-      await this.#finishing.get(id)?.catch(() => {});
-      const record = await this.#store.getAsyncRequest(id);
-      body.output = record?.output != null ? JSON.parse(record.output) : null;
-    }
-    return body;
+    // A copy: the answer shows the request as it was when asked, whatever changes while the output is read.
+    const head = { ...h };
+    if (!h.keepOutput || (h.status !== 'SUCCEEDED' && h.status !== 'WEBHOOK_FAILED')) return { head };
+    await this.#finishing.get(id)?.catch(() => {});
+    const record = await this.#store.getAsyncRequest(id);
+    return { head, output: record?.output != null ? JSON.parse(record.output) : null };
   }
 
   async #read(id: string, modelId: string): Promise<AsyncRequestHead> {
@@ -407,14 +419,15 @@ export class AsyncQueue {
     return r;
   }
 
-  queueStatus(deployment: DeploymentRecord): Record<string, unknown> {
-    const q = this.#deps.get(deployment.id);
-    return {
-      model_id: deployment.modelId,
-      deployment_id: deployment.id,
-      num_queued_requests: q?.queued ?? 0,
-      num_in_progress_requests: q?.inProgress ?? 0,
-    };
+  /**
+   * How many requests of a deployment are queued and in progress.
+   *
+   * @example
+   *   queue.queueStatus(deployment.id); // { queued: 2, inProgress: 1 }
+   */
+  queueStatus(deploymentId: string): QueueCounts {
+    const q = this.#deps.get(deploymentId);
+    return { queued: q?.queued ?? 0, inProgress: q?.inProgress ?? 0 };
   }
 
   /** Stops dispatching; what is in flight stays on disk as it is and resumes at the next start. */
