@@ -23,18 +23,48 @@ export interface WebhookPayload {
   errors: AsyncError[];
 }
 
+/** How a delivery ended. */
+export interface DeliveryReport {
+  /**
+   * `delivered`: a 2xx. `failed`: an answer not worth retrying (3xx, 4xx), or every attempt failed.
+   * `interrupted`: the sender closed (or the caller's signal aborted) before the next attempt, so nothing
+   * is decided and the delivery should run again later.
+   */
+  outcome: 'delivered' | 'failed' | 'interrupted';
+  /** Attempts this delivery made. */
+  attempts: number;
+  /** The last attempt's status or error ('' when none was made). */
+  detail: string;
+}
+
+export interface DeliverOptions {
+  /** When aborted, no further attempt starts (an attempt in flight finishes). */
+  signal?: AbortSignal;
+  /** Called after each failed attempt, numbered from 1: the sender knows no request, the caller logs. */
+  onFailedAttempt?: (attempt: number, detail: string) => void;
+}
+
 /** Baseten's `time`: UTC ISO-8601 with microseconds. */
 const microTime = (): string => new Date().toISOString().replace('Z', '000Z');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /**
  * Delivers `async_request_completed` webhooks: compact JSON (so that receivers verifying a re-serialized
  * body agree), signed with every active secret, redirects never followed, retried on 5xx and on
  * connection failures.
+ *
+ * @example
+ *   const sender = new WebhookSender({ attempts: 2, retryDelayMs: 2000, timeoutMs: 10_000, allowPrivate: false }, secrets);
+ *   const r = await sender.deliver('https://example.com/hook', payload, { onFailedAttempt: (n, why) => log(n, why) });
+ *   if (r.outcome === 'failed') console.warn(`gave up after ${r.attempts} attempts: ${r.detail}`);
  */
 export class WebhookSender {
   readonly #opts: WebhookOptions;
   readonly #secrets: WebhookSecrets;
   readonly #agent: Agent;
+  /** Set by close(); a second close() waits for the first. */
+  #closed: Promise<void> | undefined;
 
   constructor(opts: WebhookOptions, secrets: WebhookSecrets) {
     this.#opts = opts;
@@ -46,7 +76,35 @@ export class WebhookSender {
     });
   }
 
-  /** One attempt. Returns whether it was delivered, and whether a failure is worth retrying. */
+  /**
+   * Delivers with retries: up to `attempts` attempts, `retryDelayMs` apart, retrying only failures worth
+   * it (5xx, connection errors). Stops before the next attempt once the sender is closed or
+   * `opts.signal` aborts, and says so (`interrupted`), so that the caller keeps the delivery for later.
+   *
+   * @example
+   *   const { outcome, attempts } = await sender.deliver(url, payload, { signal: shutdown.signal });
+   */
+  async deliver(url: string, payload: WebhookPayload, opts: DeliverOptions = {}): Promise<DeliveryReport> {
+    let attempts = 0;
+    let detail = '';
+    for (;;) {
+      if (attempts > 0) await sleep(this.#opts.retryDelayMs);
+      if (this.#closed || opts.signal?.aborted) return { outcome: 'interrupted', attempts, detail };
+      const r = await this.attempt(url, payload);
+      attempts++;
+      detail = r.detail;
+      if (r.ok) return { outcome: 'delivered', attempts, detail };
+      opts.onFailedAttempt?.(attempts, r.detail);
+      if (!r.retryable || attempts >= this.#opts.attempts) return { outcome: 'failed', attempts, detail };
+    }
+  }
+
+  /**
+   * One attempt. Returns whether it was delivered, and whether a failure is worth retrying.
+   *
+   * @example
+   *   const { ok, retryable, detail } = await sender.attempt(url, payload); // detail: '200', 'HTTP 503', or an error
+   */
   async attempt(url: string, payload: WebhookPayload): Promise<{ ok: boolean; retryable: boolean; detail: string }> {
     const body = JSON.stringify({
       request_id: payload.request_id,
@@ -82,11 +140,9 @@ export class WebhookSender {
     }
   }
 
-  get options(): WebhookOptions {
-    return this.#opts;
-  }
-
-  async close(): Promise<void> {
-    await this.#agent.close();
+  /** Stops retrying (deliveries report `interrupted` before their next attempt), then closes the connections. */
+  close(): Promise<void> {
+    this.#closed ??= this.#agent.close();
+    return this.#closed;
   }
 }

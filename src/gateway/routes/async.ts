@@ -8,6 +8,7 @@ import { basetenHeaders } from '../admit.ts';
 import { readAll } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import type { Route } from '../target.ts';
+import { asyncStatusView, cancelView, queueStatusView } from './views.ts';
 
 /**
  * `POST /{target}/async_predict`: validates the wrapper, commits the request durably, and only then
@@ -35,7 +36,9 @@ export function handleQueueStatus(
   requestId: string,
 ): void {
   if (req.method !== 'GET') throw badRequest(`async_queue_status takes GET, not ${req.method}.`);
-  sendJson(res, 200, app.queue.queueStatus(deployment), { 'x-baseten-request-id': requestId });
+  sendJson(res, 200, queueStatusView(deployment, app.queue.queueStatus(deployment.id)), {
+    'x-baseten-request-id': requestId,
+  });
 }
 
 /** `GET` (status) and `DELETE` (cancel) `/async_request/{id}`, for keys that may call the model. */
@@ -49,7 +52,8 @@ export async function handleAsyncRequest(
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
   const headers = { 'x-baseten-request-id': requestId };
-  if (req.method === 'GET') return sendJson(res, 200, await app.queue.status(route.requestId, route.id), headers);
-  if (req.method === 'DELETE') return sendJson(res, 200, await app.queue.cancel(route.requestId, route.id), headers);
+  const { requestId: id, id: modelId } = route;
+  if (req.method === 'GET') return sendJson(res, 200, asyncStatusView(await app.queue.status(id, modelId)), headers);
+  if (req.method === 'DELETE') return sendJson(res, 200, cancelView(id, await app.queue.cancel(id, modelId)), headers);
   throw badRequest(`/async_request/{id} takes GET or DELETE, not ${req.method}.`);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord } from '../../records/control.ts';
+import type { AsyncRequestState, CancelResult, QueueCounts } from '../../queue/queue.ts';
 import type { App } from '../app-context.ts';
 
 /** Everything runs on this machine's CPU: one instance type, named honestly. */
@@ -81,4 +82,54 @@ export function apiKeyView(k: ApiKeyRecord) {
 export function secretView(s: { name: string; created_at: string; updated_at: string }) {
   const id = createHash('sha256').update(s.name).digest('hex').slice(0, 7);
   return { id, created_at: s.created_at, updated_at: s.updated_at, name: s.name, team_name: TEAM };
+}
+
+/**
+ * The status of an async request (`GET /async_request/{id}`): times as ISO-8601, `output` only when kept.
+ *
+ * @example
+ *   asyncStatusView(await app.queue.status(id, modelId)); // { request_id, model_id, …, status: 'SUCCEEDED', … }
+ */
+export function asyncStatusView({ head: h, output }: AsyncRequestState): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    request_id: h.id,
+    model_id: h.modelId,
+    deployment_id: h.deploymentId,
+    status: h.status,
+    webhook_status: h.webhookStatus,
+    created_at: new Date(h.createdAt).toISOString(),
+    status_at: new Date(h.statusAt).toISOString(),
+    errors: h.errors,
+  };
+  if (output !== undefined) body.output = output;
+  return body;
+}
+
+/**
+ * The answer of `DELETE /async_request/{id}`.
+ *
+ * @example
+ *   cancelView(id, { canceled: true }); // { request_id: id, canceled: true, message: 'Request canceled.' }
+ */
+export function cancelView(requestId: string, r: CancelResult) {
+  return {
+    request_id: requestId,
+    canceled: r.canceled,
+    message: r.canceled ? 'Request canceled.' : `Request is ${r.status}; only QUEUED requests can be canceled.`,
+  };
+}
+
+/**
+ * The answer of `GET /{target}/async_queue_status`.
+ *
+ * @example
+ *   queueStatusView(d, app.queue.queueStatus(d.id)); // { model_id, deployment_id, num_queued_requests: 2, … }
+ */
+export function queueStatusView(d: DeploymentRecord, counts: QueueCounts) {
+  return {
+    model_id: d.modelId,
+    deployment_id: d.id,
+    num_queued_requests: counts.queued,
+    num_in_progress_requests: counts.inProgress,
+  };
 }
