@@ -1,11 +1,12 @@
 import type { Registry } from '../control/registry.ts';
 import type { AsyncError, AsyncRequestHead, AsyncStatus } from '../records/async.ts';
+import type { DeploymentRecord } from '../records/control.ts';
 import type { Replica } from '../runtime/replica.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
 import type { Store } from '../store/store.ts';
 import { Backlog } from './backlog.ts';
 import type { Committer } from './committer.ts';
-import { type CallOutcome, callModel } from './model-call.ts';
+import { attemptOnReplica } from './model-call.ts';
 
 /** Per deployment: the backlog that may run now, counts, and the dispatch loop's state. */
 export class DeploymentQueue {
@@ -164,29 +165,31 @@ export class Dispatcher {
           supervisor.release(deploymentId, replica);
           break;
         }
-        this.#opts.detach(this.#run(head, q, replica));
+        this.#opts.detach(this.#run(head, q, deployment, replica));
       }
     } finally {
       q.pumping = false;
     }
   }
 
-  /** Runs one attempt of a request on the slot it was given, then records the outcome. */
-  async #run(h: AsyncRequestHead, q: DeploymentQueue, replica: Replica): Promise<void> {
+  /** Runs one attempt of a request on the slot it was given (the call gives it back), then records the outcome. */
+  async #run(h: AsyncRequestHead, q: DeploymentQueue, deployment: DeploymentRecord, replica: Replica): Promise<void> {
     const { committer, store, supervisor, predictTimeoutMs, finish } = this.#opts;
     q.queued--;
     q.inProgress++;
     Object.assign(h, { status: 'IN_PROGRESS', attempts: h.attempts + 1, statusAt: Date.now() });
     // Not awaited: a crash before this lands just runs the request again (at least once).
     void committer.update({ id: h.id, status: h.status, attempts: h.attempts, statusAt: h.statusAt }).catch(() => {});
-    let outcome: CallOutcome;
+    let input: string;
     try {
-      const record = await store.getAsyncRequest(h.id);
-      outcome = await callModel(replica, h.id, record!.input, predictTimeoutMs);
-    } finally {
+      input = (await store.getAsyncRequest(h.id))!.input;
+    } catch (err) {
       supervisor.release(h.deploymentId, replica);
       q.inProgress--;
+      throw err;
     }
+    const outcome = await attemptOnReplica(supervisor, deployment, replica, h.id, input, predictTimeoutMs);
+    q.inProgress--;
     if (this.#closing) return; // interrupted by shutdown: still IN_PROGRESS on disk, resumed at the next start
     if (outcome.ok) return finish(h, 'SUCCEEDED', [], outcome.output);
     if (!outcome.retryable || h.attempts >= h.retry.max_attempts) return finish(h, 'FAILED', [outcome.error], null);

@@ -1,6 +1,11 @@
+import { GirderError } from '../errors.ts';
+import type { AsyncError, AsyncErrorCode } from '../records/async.ts';
+import type { DeploymentRecord } from '../records/control.ts';
+import { BufferedReply } from '../runtime/buffered-reply.ts';
+import { invoke } from '../runtime/invoke.ts';
 import { modelErrorMessage } from '../runtime/protocol.ts';
 import type { Replica } from '../runtime/replica.ts';
-import type { AsyncError, AsyncErrorCode } from '../records/async.ts';
+import type { Supervisor } from '../runtime/supervisor.ts';
 
 export type CallOutcome = { ok: true; output: unknown } | { ok: false; error: AsyncError; retryable: boolean };
 
@@ -15,54 +20,68 @@ export function classify(status: number): { code: AsyncErrorCode; retryable: boo
 }
 
 /**
- * Calls a replica's predict with an async request's input, as a sync call would (same path, the async
- * request id as `x-baseten-request-id`). The output is the model's raw answer: parsed JSON when the
- * model answered JSON, else its text.
+ * One attempt of an async request on the replica slot the dispatcher took: the replica's predict with
+ * the request's input, through the same call path as a sync predict (`invoke`, which gives the slot
+ * back when the call ends), with the async request id as `x-baseten-request-id`. The output is the
+ * model's raw answer: parsed JSON when the model answered JSON, else its text.
+ *
+ * @example
+ *   const outcome = await attemptOnReplica(supervisor, deployment, replica, head.id, record.input, 3_600_000);
  */
-export async function callModel(
+export function attemptOnReplica(
+  supervisor: Supervisor,
+  deployment: DeploymentRecord,
   replica: Replica,
   requestId: string,
   input: string,
   timeoutMs: number,
 ): Promise<CallOutcome> {
-  try {
-    const res = await replica.pool!.request({
-      path: replica.opts.spec.predictPath,
-      method: 'POST',
-      body: input,
-      headers: { 'content-type': 'application/json', 'x-baseten-request-id': requestId },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      const json = String(res.headers['content-type'] ?? '').includes('json');
-      return { ok: true, output: json ? JSON.parse(text) : text };
-    }
-    const { code, retryable } = classify(res.statusCode);
-    return { ok: false, retryable, error: { code, message: `HTTP ${res.statusCode}: ${modelErrorMessage(text)}` } };
-  } catch (err) {
-    const e = err as { name?: string; code?: string; message: string };
-    if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-      return {
-        ok: false,
-        retryable: true,
-        error: { code: 'MODEL_PREDICT_TIMEOUT', message: `The model did not answer within ${timeoutMs / 1000} s.` },
-      };
-    }
-    if (e instanceof SyntaxError) {
-      return {
-        ok: false,
-        retryable: false,
-        error: { code: 'MODEL_PREDICT_ERROR', message: `The model answered invalid JSON: ${e.message}` },
-      };
-    }
-    replica.suspect();
-    return {
-      ok: false,
-      retryable: true,
-      error: { code: 'MODEL_UNAVAILABLE', message: `Lost the connection to the replica: ${e.message}` },
-    };
+  return new Promise((resolve) => {
+    const reply = new BufferedReply();
+    invoke(
+      supervisor,
+      {
+        deployment,
+        cls: 'async',
+        method: 'POST',
+        path: null,
+        headers: ['content-type', 'application/json'],
+        body: Buffer.from(input),
+        requestId,
+        res: reply,
+        responseHeaders: {},
+        deadline: Date.now() + timeoutMs,
+        bodyTimeoutMs: timeoutMs,
+        // The async error codes come from the model's own status and message: the answer is wanted raw.
+        wrapErrors: false,
+        onEnd: (err) => resolve(err === undefined ? outcomeOf(reply) : failureOf(err, timeoutMs)),
+      },
+      replica,
+    );
+  });
+}
+
+function outcomeOf(reply: BufferedReply): CallOutcome {
+  const text = reply.text();
+  if (reply.status < 200 || reply.status >= 300) {
+    const { code, retryable } = classify(reply.status);
+    return { ok: false, retryable, error: { code, message: `HTTP ${reply.status}: ${modelErrorMessage(text)}` } };
   }
+  if (!(reply.headers['content-type'] ?? '').includes('json')) return { ok: true, output: text };
+  try {
+    return { ok: true, output: JSON.parse(text) };
+  } catch (err) {
+    const message = `The model answered invalid JSON: ${(err as Error).message}`;
+    return { ok: false, retryable: false, error: { code: 'MODEL_PREDICT_ERROR', message } };
+  }
+}
+
+/** A call that ended without an answer: its deadline passed, or the replica was lost (both retried). */
+function failureOf(err: unknown, timeoutMs: number): CallOutcome {
+  if (err instanceof GirderError && err.code === 'timeout') {
+    const message = `The model did not answer within ${timeoutMs / 1000} s.`;
+    return { ok: false, retryable: true, error: { code: 'MODEL_PREDICT_TIMEOUT', message } };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { ok: false, retryable: true, error: { code: 'MODEL_UNAVAILABLE', message } };
 }
