@@ -269,10 +269,7 @@ export class Supervisor {
   /** Stops routing to a replica, lets its in-flight requests finish (up to `graceMs`), then stops it. */
   async #drainAndStop(replica: Replica, graceMs = 30_000): Promise<void> {
     this.#intentional.add(replica);
-    const deadline = Date.now() + graceMs;
-    replica.state = 'stopping';
-    while (replica.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await replica.stop();
+    await replica.drain(graceMs);
   }
 
   async #stopAll(rt: DeploymentRuntime, reason?: GirderError): Promise<void> {
@@ -302,7 +299,7 @@ export class Supervisor {
   release(deploymentId: string, replica: Replica): void {
     const rt = this.#deps.get(deploymentId);
     if (rt) rt.slots.release(replica);
-    else replica.inflight--;
+    else replica.released();
   }
 
   /** Starts a replica of a deployment that runs none (a wake, or the first request after idle). */
