@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
@@ -45,17 +45,21 @@ export async function freePort(): Promise<number> {
  * slot queue routes to it while `routable`.
  *
  * Events: `state` (the new ReplicaState), `exit` (code, signal), `failed` (reason: it did not become
- * ready in time, or its liveness check failed for too long; the supervisor replaces it).
+ * ready in time, or its liveness check failed for too long; the supervisor replaces it), `idle` (its
+ * last request in flight was released).
  */
 export class Replica
-  extends EventEmitter<{ state: [ReplicaState]; exit: [number | null, NodeJS.Signals | null]; failed: [string] }>
+  extends EventEmitter<{
+    state: [ReplicaState];
+    exit: [number | null, NodeJS.Signals | null];
+    failed: [string];
+    idle: [];
+  }>
   implements SlotHolder
 {
   readonly id = newReplicaId();
   readonly capacity: number;
   readonly opts: ReplicaOptions;
-  inflight = 0;
-  state: ReplicaState = 'starting';
   port = 0;
   pool: Pool | undefined;
   /** Whether it ever passed readiness: a replica that crashes after serving is restarted, not given up on. */
@@ -67,11 +71,33 @@ export class Replica
   #readyFailingSince = 0;
   #liveFailingSince = 0;
   #startedAt = 0;
+  #state: ReplicaState = 'starting';
+  #inflight = 0;
 
   constructor(opts: ReplicaOptions) {
     super();
     this.opts = opts;
     this.capacity = opts.capacity;
+  }
+
+  /** Changes only through the replica's own methods, so that every change emits `state`. */
+  get state(): ReplicaState {
+    return this.#state;
+  }
+
+  /** Requests in flight on it now: counted by `acquired()` and `released()`. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** A slot on it was taken. */
+  acquired(): void {
+    this.#inflight++;
+  }
+
+  /** A slot on it was given back; the last one emits `idle`, which a draining replica waits for. */
+  released(): void {
+    if (--this.#inflight === 0) this.emit('idle');
   }
 
   get routable(): boolean {
@@ -87,8 +113,8 @@ export class Replica
   }
 
   #setState(state: ReplicaState): void {
-    if (this.state === state) return;
-    this.state = state;
+    if (this.#state === state) return;
+    this.#state = state;
     if (state === 'ready') this.wasReady = true;
     this.emit('state', state);
   }
@@ -165,7 +191,9 @@ export class Replica
     const { spec, startupTimeoutMs, stopTrafficAfterMs, restartAfterMs, probeIntervalMs } = this.opts;
     const now = Date.now();
     if (this.state === 'starting') {
-      if (await this.#check(spec.readinessPath)) {
+      const ready = await this.#check(spec.readinessPath);
+      if (this.#ending()) return; // stopped while the probe ran: never back to ready
+      if (ready) {
         this.#note('info', `ready after ${((Date.now() - this.#startedAt) / 1000).toFixed(1)} s`);
         this.#setState('ready');
         this.#schedule(probeIntervalMs);
@@ -207,6 +235,24 @@ export class Replica
     this.#setState('unready');
     clearTimeout(this.#probeTimer);
     this.#schedule(0);
+  }
+
+  /**
+   * Stops routing to it at once, lets its requests in flight finish (until the last is released, or
+   * at most `graceMs`), then stops the process. Resolves once it exited.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (this.state === 'exited') return;
+    this.#setState('stopping');
+    clearTimeout(this.#probeTimer);
+    if (this.inflight > 0) {
+      // The first of: the last release, the process ending by itself, the grace period.
+      const settled = new AbortController();
+      const signal = AbortSignal.any([settled.signal, AbortSignal.timeout(graceMs)]);
+      await Promise.race([once(this, 'idle', { signal }), once(this, 'exit', { signal })]).catch(() => {});
+      settled.abort(); // drops the listener that lost the race
+    }
+    await this.stop();
   }
 
   /** Stops the process group: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */

@@ -3,7 +3,21 @@ import { test } from 'node:test';
 import { GirderError } from '../errors.ts';
 import { SlotQueue, type SlotHolder } from './slots.ts';
 
-const replica = (id: string, capacity = 1, routable = true): SlotHolder => ({ id, inflight: 0, capacity, routable });
+/** A stand-in replica that counts its slots as Replica does. */
+const replica = (id: string, capacity = 1, routable = true) => ({
+  id,
+  inflight: 0,
+  capacity,
+  routable,
+  releases: 0,
+  acquired() {
+    this.inflight++;
+  },
+  released() {
+    this.inflight--;
+    this.releases++;
+  },
+});
 const never = new AbortController().signal;
 
 test('a free slot is taken at once on the least-loaded replica', () => {
@@ -73,8 +87,8 @@ test('a parked request that aborts leaves the queue with the abort reason', asyn
 });
 
 test('a replica that becomes routable serves parked requests on drain', async () => {
-  const q = new SlotQueue<SlotHolder & { routable: boolean }>();
-  const a = { id: 'a', inflight: 0, capacity: 1, routable: false };
+  const q = new SlotQueue<ReturnType<typeof replica>>();
+  const a = replica('a', 1, false);
   q.replicas.push(a);
   const parked = q.acquire('sync', never);
   a.routable = true;
@@ -89,4 +103,15 @@ test('rejectAll fails every parked request with the given error', async () => {
   const parked = q.acquire('async', never);
   q.rejectAll(new GirderError('model_unavailable', 'stopped'));
   await assert.rejects(parked as Promise<SlotHolder>, (e: GirderError) => e.code === 'model_unavailable');
+});
+
+test('a released slot is counted by its replica, so that a draining replica learns it may stop', () => {
+  const q = new SlotQueue<ReturnType<typeof replica>>();
+  const a = replica('a', 2);
+  q.replicas.push(a);
+  q.tryAcquire();
+  q.tryAcquire();
+  q.release(a);
+  assert.equal(a.releases, 1);
+  assert.equal(a.inflight, 1);
 });

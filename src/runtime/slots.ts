@@ -4,7 +4,11 @@ import type { GirderError } from '../errors.ts';
 export interface SlotHolder {
   readonly id: string;
   /** Requests in flight on it now. */
-  inflight: number;
+  readonly inflight: number;
+  /** Counts a slot taken on it. */
+  acquired(): void;
+  /** Counts a slot given back; a draining replica learns here that it may stop. */
+  released(): void;
   /** Its `predict_concurrency`. */
   readonly capacity: number;
   /** Whether it takes traffic (ready, not draining). */
@@ -53,7 +57,7 @@ export class SlotQueue<R extends SlotHolder> {
   tryAcquire(cls: SlotClass = 'sync'): R | undefined {
     if (this.#parked.sync.length || (cls === 'async' && this.#parked.async.length)) return undefined;
     const r = this.#pick();
-    if (r) r.inflight++;
+    r?.acquired();
     return r;
   }
 
@@ -84,7 +88,7 @@ export class SlotQueue<R extends SlotHolder> {
 
   /** Gives a slot back and hands freed capacity to parked requests. */
   release(replica: R): void {
-    replica.inflight--;
+    replica.released();
     this.drain();
   }
 
@@ -97,7 +101,7 @@ export class SlotQueue<R extends SlotHolder> {
       if (!r) return;
       const waiter = queue.shift()!;
       waiter.cleanup();
-      r.inflight++;
+      r.acquired();
       waiter.resolve(r);
     }
   }

@@ -1,24 +1,20 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { configForReplica } from '../control/packaging/config.ts';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Registry, RegistryEvent } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
+import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
-import { GirderError } from '../errors.ts';
+import { DeploymentRuntime, type DeploymentStatus } from './deployment-runtime.ts';
 import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
-import { Replica } from './replica.ts';
-import { launchSpec, type LaunchSpec } from './runners/launch.ts';
-import { SlotQueue, type SlotClass } from './slots.ts';
+import { Replica, type ReplicaOptions } from './replica.ts';
+import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
+import { replicaEnv } from './replica-env.ts';
+import { type LaunchSpec, launchSpec } from './runners/launch.ts';
+import type { SlotClass } from './slots.ts';
+import { unavailable } from './unavailable.ts';
 
-export type DeploymentStatus =
-  | 'DEPLOYING'
-  | 'DEPLOY_FAILED'
-  | 'ACTIVE'
-  | 'UNHEALTHY'
-  | 'INACTIVE'
-  | 'SCALED_TO_ZERO'
-  | 'WAKING_UP';
+export type { DeploymentStatus } from './deployment-runtime.ts';
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -27,59 +23,27 @@ export interface SupervisorOptions {
   logs: LogBook;
   /** Probe period once a replica is ready. */
   probeIntervalMs?: number;
+  /** How many replicas each deployment runs; default `ServingPolicy` (no load, scale from zero on a wake). */
+  replicaCount?: ReplicaCountPolicy;
+  /** Makes each replica; default `new Replica(opts)`. Tests and sandboxing supply their own. */
+  createReplica?: ReplicaFactory;
 }
 
-/** Variables of Girder's own environment that replicas inherit; everything else (keys!) stays out. */
-const INHERITED_ENV = [
-  'PATH',
-  'HOME',
-  'LANG',
-  'LC_ALL',
-  'LC_CTYPE',
-  'TZ',
-  'TMPDIR',
-  'USER',
-  'LOGNAME',
-  'SHELL',
-  'SSL_CERT_FILE',
-  'SSL_CERT_DIR',
-  'NODE_EXTRA_CA_CERTS',
-  'REQUESTS_CA_BUNDLE',
-  'PYTHONPATH',
-  'VIRTUAL_ENV',
-  'HF_HOME',
-];
+export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
 
 const MAX_BACKOFF_MS = 30_000;
-
-/** The live state of one deployment: its replicas, their slots and the restart bookkeeping. */
-class DeploymentRuntime {
-  deployment: DeploymentRecord;
-  readonly slots = new SlotQueue<Replica>();
-  /** Started on demand (a request or a wake) though nothing requires it to run. */
-  woken = false;
-  /** Consecutive replica starts that ended before ready or crashed: drives the backoff. */
-  failures = 0;
-  everReady = false;
-  restartTimer: NodeJS.Timeout | undefined;
-
-  constructor(deployment: DeploymentRecord) {
-    this.deployment = deployment;
-  }
-
-  get live(): Replica[] {
-    return this.slots.replicas.filter((r) => r.state !== 'stopping' && r.state !== 'exited');
-  }
-}
+/** How long a replica being scaled down may take to finish its requests in flight. */
+const DRAIN_GRACE_MS = 30_000;
 
 /**
- * Starts, probes, restarts and stops the replicas of every deployment, following the registry:
- * a deployment that serves an environment, or a development deployment, runs
- * max(1, min_replica) replicas (bounded by max_replica); one that serves nothing runs none until a
- * request or a wake starts one. Replicas that crash are restarted with exponential backoff.
+ * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
+ * deployment runs as many replicas as its `ReplicaCountPolicy` says (by default `ServingPolicy`).
+ * Replicas that crash are restarted with exponential backoff.
  */
 export class Supervisor {
   readonly #opts: SupervisorOptions;
+  readonly #policy: ReplicaCountPolicy;
+  readonly #createReplica: ReplicaFactory;
   readonly #deps = new Map<string, DeploymentRuntime>();
   /** Replicas stopped on purpose: their exit is not a crash and starts no backoff. */
   readonly #intentional = new WeakSet<Replica>();
@@ -88,9 +52,15 @@ export class Supervisor {
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
+    this.#policy = opts.replicaCount ?? new ServingPolicy(opts.registry);
+    this.#createReplica = opts.createReplica ?? ((o) => new Replica(o));
     mkdirSync(join(opts.dataDir, 'run'), { recursive: true });
     this.#record = new ReplicaRecord(join(opts.dataDir, 'run', 'replicas.json'), opts.dataDir);
     opts.registry.on('change', (e) => this.#onChange(e));
+    this.#policy.attach({
+      reconcile: (id) => this.#reconcileById(id),
+      load: (id) => this.#deps.get(id)?.load() ?? { inflight: 0, parked: 0, replicas: 0 },
+    });
   }
 
   /** Reaps replicas a killed predecessor left, then brings every deployment to its desired replica count. */
@@ -99,54 +69,46 @@ export class Supervisor {
     for (const d of this.#opts.registry.deployments.values()) this.#reconcile(this.#runtime(d));
   }
 
+  /** The deployment's live state, created on first use. */
   #runtime(d: DeploymentRecord): DeploymentRuntime {
     let rt = this.#deps.get(d.id);
     if (!rt) this.#deps.set(d.id, (rt = new DeploymentRuntime(d)));
     return rt;
   }
 
+  /** Follows the registry: a removal or deactivation stops the replicas, a new push restarts them. */
   #onChange(e: RegistryEvent): void {
+    this.#policy.changed(e);
     const rt = this.#runtime(e.deployment);
     rt.deployment = e.deployment;
+    rt.woken = false;
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
-      void this.#stopAll(
-        rt,
-        new GirderError('model_does_not_exist', `Deployment ${e.deployment.id} was deleted.`, undefined, {
-          reason: 'deployment_deleted',
-        }),
-      );
+      void this.#stopAll(rt, unavailable.deleted(e.deployment));
       return;
     }
     if (e.type === 'deployment-replaced') {
       // A development push replaced the files: every replica restarts on the new code.
-      rt.woken = false;
       rt.failures = 0;
       void this.#stopAll(rt).then(() => this.#reconcile(rt));
       return;
     }
-    rt.woken = false;
-    if (!e.deployment.active) {
-      void this.#stopAll(
-        rt,
-        new GirderError('model_unavailable', `Deployment ${e.deployment.id} was deactivated.`, undefined, {
-          status: 404,
-          reason: 'deployment_deactivated',
-        }),
-      );
-    }
+    if (!e.deployment.active) void this.#stopAll(rt, unavailable.deactivated(e.deployment));
     this.#reconcile(rt);
   }
 
+  /** The policy's answer, except while shutting down: then nothing starts, whatever a policy says. */
   #desired(rt: DeploymentRuntime): number {
-    const d = rt.deployment;
-    if (!d.active || this.#closing) return 0;
-    const serving = d.isDevelopment || rt.woken || this.#opts.registry.environmentOf(d) !== undefined;
-    if (!serving) return 0;
-    const { min_replica, max_replica } = d.autoscaling;
-    return Math.max(1, Math.min(min_replica, max_replica));
+    return this.#closing ? 0 : this.#policy.desired(rt.deployment);
   }
 
+  /** The policy asked: reconcile a deployment the registry still has. */
+  #reconcileById(deploymentId: string): void {
+    const d = this.#opts.registry.deployments.get(deploymentId);
+    if (d) this.#reconcile(this.#runtime(d));
+  }
+
+  /** Starts or drains replicas until as many run as the policy wants. */
   #reconcile(rt: DeploymentRuntime): void {
     if (rt.restartTimer) return; // a backoff is pending; it reconciles when it fires
     const desired = this.#desired(rt);
@@ -156,34 +118,53 @@ export class Supervisor {
     const extra = live
       .slice(desired)
       .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
-    for (const r of extra) void this.#drainAndStop(r);
+    for (const r of extra) {
+      this.#intentional.add(r);
+      void r.drain(DRAIN_GRACE_MS);
+    }
   }
 
+  /** Starts one more replica, or fails the parked requests when the deployment holds no runnable model. */
   #startReplica(rt: DeploymentRuntime): void {
     const d = rt.deployment;
-    const config = d.config;
-    const spec = launchSpec(d.dir, config);
+    const spec = launchSpec(d.dir, d.config);
     if (typeof spec === 'string') {
       this.#opts.logs.note(d.id, '-', 'error', spec);
-      rt.slots.rejectAll(
-        new GirderError('model_unavailable', `Deployment ${d.id} cannot start.`, spec, {
-          reason: 'replica_cannot_start',
-        }),
-      );
+      rt.slots.rejectAll(unavailable.cannotLaunch(d, spec));
       return;
     }
-    const replica = new Replica({
+    const replica = this.#createReplica(this.#replicaOptions(rt, spec));
+    rt.slots.replicas.push(replica);
+    this.#watch(rt, replica);
+    replica.start().then(
+      () => this.#saveRecord(),
+      (err) => {
+        this.#opts.logs.note(d.id, replica.id, 'error', `could not start: ${err.message}`);
+        replica.killNow();
+      },
+    );
+  }
+
+  /** What a new replica of the deployment is told: its command, environment, capacity and health checks. */
+  #replicaOptions(rt: DeploymentRuntime, spec: LaunchSpec): ReplicaOptions {
+    const d = rt.deployment;
+    const runtime = d.config.runtime;
+    const { dataDir, secrets, registry, logs } = this.#opts;
+    return {
       deploymentId: d.id,
       spec,
-      env: this.#env(rt, spec),
-      capacity: config.runtime?.predict_concurrency ?? 1,
-      logs: this.#opts.logs,
-      startupTimeoutMs: (config.runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
-      stopTrafficAfterMs: (config.runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
-      restartAfterMs: (config.runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
+      env: replicaEnv({ dataDir, deployment: d, spec, secrets, environment: registry.environmentOf(d) }),
+      capacity: runtime?.predict_concurrency ?? 1,
+      logs,
+      startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
+      stopTrafficAfterMs: (runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
+      restartAfterMs: (runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
       probeIntervalMs: this.#opts.probeIntervalMs ?? 2_000,
-    });
-    rt.slots.replicas.push(replica);
+    };
+  }
+
+  /** Parked requests go to a replica once it is ready; a failed one is stopped, an exit maybe restarted. */
+  #watch(rt: DeploymentRuntime, replica: Replica): void {
     replica.on('state', (state) => {
       if (state === 'ready') {
         rt.everReady = true;
@@ -196,15 +177,9 @@ export class Supervisor {
       this.#onExit(rt, replica);
       this.#saveRecord();
     });
-    replica.start().then(
-      () => this.#saveRecord(),
-      (err) => {
-        this.#opts.logs.note(d.id, replica.id, 'error', `could not start: ${err.message}`);
-        replica.killNow();
-      },
-    );
   }
 
+  /** A replica ended: one that was still wanted crashed, and is restarted after a growing backoff. */
   #onExit(rt: DeploymentRuntime, replica: Replica): void {
     const i = rt.slots.replicas.indexOf(replica);
     if (i >= 0) rt.slots.replicas.splice(i, 1);
@@ -215,14 +190,7 @@ export class Supervisor {
     if (!replica.wasReady && !rt.live.some((r) => r.routable)) {
       // It could not even start: nobody will serve the parked requests soon, so tell them now rather
       // than at their deadline. (Requests parked behind a replica that crashed after serving wait for its restart.)
-      rt.slots.rejectAll(
-        new GirderError(
-          'model_unavailable',
-          `The replica of deployment ${rt.deployment.id} exited (${replica.exitInfo}) before it could serve.`,
-          `See the replica's output with \`girder logs ${rt.deployment.modelId} --deployment ${rt.deployment.id}\`.`,
-          { reason: 'replica_cannot_start' },
-        ),
-      );
+      rt.slots.rejectAll(unavailable.exitedBeforeReady(rt.deployment, replica.exitInfo));
     }
     const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (rt.failures - 1));
     this.#opts.logs.note(rt.deployment.id, replica.id, 'info', `restarting in ${(delay / 1000).toFixed(1)} s`);
@@ -233,6 +201,7 @@ export class Supervisor {
     rt.restartTimer.unref();
   }
 
+  /** Writes the pids of running replicas, so that the next start can reap them after a kill. */
   #saveRecord(): void {
     const pids: number[] = [];
     for (const rt of this.#deps.values())
@@ -240,41 +209,7 @@ export class Supervisor {
     this.#record.save(pids);
   }
 
-  #env(rt: DeploymentRuntime, spec: LaunchSpec): Record<string, string> {
-    const d = rt.deployment;
-    const config = d.config;
-    const env: Record<string, string> = {};
-    for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-    // `node` in a custom start command is the Node that runs Girder.
-    env.PATH = `${dirname(process.execPath)}:${env.PATH ?? '/usr/bin:/bin'}`;
-    const secretsDir = join(this.#opts.dataDir, 'run', d.id, 'secrets');
-    rmSync(secretsDir, { recursive: true, force: true });
-    mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-    for (const [name, value] of this.#opts.secrets.values(Object.keys(config.secrets ?? {}))) {
-      writeFileSync(join(secretsDir, name), value, { mode: 0o600 });
-    }
-    const envRecord = this.#opts.registry.environmentOf(d);
-    return {
-      ...env,
-      ...(config.environment_variables ?? {}),
-      GIRDER_MODEL_DIR: d.dir,
-      GIRDER_CONFIG: JSON.stringify(configForReplica(config, spec.modelClassFilename ?? '')),
-      GIRDER_SECRETS_DIR: secretsDir,
-      GIRDER_ENVIRONMENT: JSON.stringify(envRecord ? { name: envRecord.name } : null),
-      BT_MODEL_ID: d.modelId,
-      BT_MODEL_DEPLOYMENT_ID: d.id,
-    };
-  }
-
-  /** Stops routing to a replica, lets its in-flight requests finish (up to `graceMs`), then stops it. */
-  async #drainAndStop(replica: Replica, graceMs = 30_000): Promise<void> {
-    this.#intentional.add(replica);
-    const deadline = Date.now() + graceMs;
-    replica.state = 'stopping';
-    while (replica.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await replica.stop();
-  }
-
+  /** Stops every replica of the deployment at once, failing its parked requests with `reason`. */
   async #stopAll(rt: DeploymentRuntime, reason?: GirderError): Promise<void> {
     clearTimeout(rt.restartTimer);
     rt.restartTimer = undefined;
@@ -299,10 +234,11 @@ export class Supervisor {
     return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).slots.acquire(cls, signal);
   }
 
+  /** Gives back a slot `tryAcquire` or `acquire` took. */
   release(deploymentId: string, replica: Replica): void {
     const rt = this.#deps.get(deploymentId);
     if (rt) rt.slots.release(replica);
-    else replica.inflight--;
+    else replica.released();
   }
 
   /** Starts a replica of a deployment that runs none (a wake, or the first request after idle). */
@@ -310,18 +246,15 @@ export class Supervisor {
     const rt = this.#runtime(deployment);
     if (!deployment.active) return;
     rt.woken = true;
+    this.#policy.wake(deployment);
     this.#reconcile(rt);
   }
 
+  /** The deployment's status and how many of its replicas take traffic, derived from the live replicas. */
   status(deployment: DeploymentRecord): { status: DeploymentStatus; active_replica_count: number } {
     const rt = this.#deps.get(deployment.id);
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
-    let status: DeploymentStatus;
-    if (!deployment.active) status = 'INACTIVE';
-    else if (ready > 0) status = 'ACTIVE';
-    else if (!rt || (rt.live.length === 0 && !rt.restartTimer)) status = 'SCALED_TO_ZERO';
-    else if (rt.failures > 0) status = rt.everReady ? 'UNHEALTHY' : 'DEPLOY_FAILED';
-    else status = rt.woken ? 'WAKING_UP' : 'DEPLOYING';
+    const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
   }
 
@@ -333,9 +266,8 @@ export class Supervisor {
   /** Stops every replica (server shutdown). */
   async close(): Promise<void> {
     this.#closing = true;
-    const stopping = new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
-      reason: 'shutting_down',
-    });
+    this.#policy.close();
+    const stopping = unavailable.shuttingDown();
     await Promise.all([...this.#deps.values()].map((rt) => this.#stopAll(rt, stopping)));
   }
 

@@ -1,0 +1,53 @@
+import type { DeploymentRecord } from '../records/control.ts';
+import type { Replica } from './replica.ts';
+import type { DeploymentLoad } from './replica-count.ts';
+import { SlotQueue } from './slots.ts';
+
+export type DeploymentStatus =
+  | 'DEPLOYING'
+  | 'DEPLOY_FAILED'
+  | 'ACTIVE'
+  | 'UNHEALTHY'
+  | 'INACTIVE'
+  | 'SCALED_TO_ZERO'
+  | 'WAKING_UP';
+
+/**
+ * The live state of one deployment, as the supervisor keeps it: its replicas, their slots and the
+ * restart bookkeeping. Its status and load are derived from these, never stored.
+ */
+export class DeploymentRuntime {
+  deployment: DeploymentRecord;
+  readonly slots = new SlotQueue<Replica>();
+  /** A request or a wake asked for it since the registry last changed it: a start now is WAKING_UP. */
+  woken = false;
+  /** Consecutive replica starts that ended before ready or crashed: drives the backoff. */
+  failures = 0;
+  everReady = false;
+  restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(deployment: DeploymentRecord) {
+    this.deployment = deployment;
+  }
+
+  /** Replicas starting or running: the ones that count towards the desired replica count. */
+  get live(): Replica[] {
+    return this.slots.replicas.filter((r) => r.state !== 'stopping' && r.state !== 'exited');
+  }
+
+  /** Baseten's status of the deployment while active (INACTIVE is the caller's), from what its replicas do now. */
+  activeStatus(): DeploymentStatus {
+    const live = this.live;
+    if (live.some((r) => r.routable)) return 'ACTIVE';
+    if (live.length === 0 && !this.restartTimer) return 'SCALED_TO_ZERO';
+    if (this.failures > 0) return this.everReady ? 'UNHEALTHY' : 'DEPLOY_FAILED';
+    return this.woken ? 'WAKING_UP' : 'DEPLOYING';
+  }
+
+  /** What it carries now, for a replica-count policy that scales on load. */
+  load(): DeploymentLoad {
+    const { sync, async } = this.slots.parked;
+    const inflight = this.slots.replicas.reduce((sum, r) => sum + r.inflight, 0);
+    return { inflight, parked: sync + async, replicas: this.live.length };
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { configForReplica } from '../control/packaging/config.ts';
+import type { DeploymentRecord, EnvironmentRecord } from '../records/control.ts';
+import type { LaunchSpec } from './runners/launch.ts';
+
+/** Variables of Girder's own environment that replicas inherit; everything else (keys!) stays out. */
+export const INHERITED_ENV: readonly string[] = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'REQUESTS_CA_BUNDLE',
+  'PYTHONPATH',
+  'VIRTUAL_ENV',
+  'HF_HOME',
+];
+
+export interface ReplicaEnvInput {
+  /** Girder's data directory: the secrets go to `<dataDir>/run/<deployment id>/secrets`. */
+  dataDir: string;
+  deployment: DeploymentRecord;
+  spec: Pick<LaunchSpec, 'modelClassFilename'>;
+  /** The values of the secrets the config names (`Secrets.values`). */
+  secrets: { values(names: Iterable<string>): Map<string, string> };
+  /** The environment the deployment serves, if any (GIRDER_ENVIRONMENT). */
+  environment: EnvironmentRecord | undefined;
+  /** Girder's own environment; only INHERITED_ENV of it reaches the replica. */
+  parentEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The environment of a deployment's replica process, as `src/runtime/runners/PROTOCOL.md` defines it:
+ * the few inherited variables, the config's `environment_variables`, then the GIRDER_* and BT_*
+ * variables. Writes the secrets the config names into a fresh secrets directory (0700, files 0600),
+ * so that no secret value ever sits in the environment.
+ *
+ * @example
+ *   const env = replicaEnv({ dataDir, deployment, spec, secrets, environment: registry.environmentOf(deployment) });
+ *   env.GIRDER_SECRETS_DIR; // → '<dataDir>/run/<deployment id>/secrets'
+ *   env.GIRDER_API_KEY; // → undefined, whatever Girder itself was given
+ */
+export function replicaEnv(input: ReplicaEnvInput): Record<string, string> {
+  const { deployment: d, spec, environment } = input;
+  const config = d.config;
+  const secretsDir = writeSecrets(input);
+  return {
+    ...inheritedEnv(input.parentEnv ?? process.env),
+    ...(config.environment_variables ?? {}),
+    GIRDER_MODEL_DIR: d.dir,
+    GIRDER_CONFIG: JSON.stringify(configForReplica(config, spec.modelClassFilename ?? '')),
+    GIRDER_SECRETS_DIR: secretsDir,
+    GIRDER_ENVIRONMENT: JSON.stringify(environment ? { name: environment.name } : null),
+    BT_MODEL_ID: d.modelId,
+    BT_MODEL_DEPLOYMENT_ID: d.id,
+  };
+}
+
+/** The allow-listed part of `parent`, with the directory of Girder's Node first on PATH. */
+function inheritedEnv(parent: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of INHERITED_ENV) if (parent[k] !== undefined) env[k] = parent[k];
+  // `node` in a custom start command is the Node that runs Girder.
+  env.PATH = `${dirname(process.execPath)}:${env.PATH ?? '/usr/bin:/bin'}`;
+  return env;
+}
+
+/** Recreates the deployment's secrets directory, so a secret removed from the config is gone too. */
+function writeSecrets({ dataDir, deployment, secrets }: ReplicaEnvInput): string {
+  const dir = join(dataDir, 'run', deployment.id, 'secrets');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [name, value] of secrets.values(Object.keys(deployment.config.secrets ?? {}))) {
+    writeFileSync(join(dir, name), value, { mode: 0o600 });
+  }
+  return dir;
+}

@@ -1,0 +1,40 @@
+import { GirderError } from '../errors.ts';
+import type { DeploymentRecord } from '../records/control.ts';
+
+/**
+ * The errors parked requests fail with when the runtime will not serve them soon: failing them at
+ * once tells the client why, where waiting for their deadline would only say `model_not_ready`.
+ *
+ * @example
+ *   slots.rejectAll(unavailable.deactivated(deployment)); // 404 model_unavailable, reason deployment_deactivated
+ */
+export const unavailable = {
+  deleted: (d: DeploymentRecord): GirderError =>
+    new GirderError('model_does_not_exist', `Deployment ${d.id} was deleted.`, undefined, {
+      reason: 'deployment_deleted',
+    }),
+
+  deactivated: (d: DeploymentRecord): GirderError =>
+    new GirderError('model_unavailable', `Deployment ${d.id} was deactivated.`, undefined, {
+      status: 404,
+      reason: 'deployment_deactivated',
+    }),
+
+  /** Its directory holds no model Girder can run (`launchSpec` says why). */
+  cannotLaunch: (d: DeploymentRecord, why: string): GirderError =>
+    new GirderError('model_unavailable', `Deployment ${d.id} cannot start.`, why, { reason: 'replica_cannot_start' }),
+
+  /** Its replica exited before it ever became ready. */
+  exitedBeforeReady: (d: DeploymentRecord, exitInfo: string): GirderError =>
+    new GirderError(
+      'model_unavailable',
+      `The replica of deployment ${d.id} exited (${exitInfo}) before it could serve.`,
+      `See the replica's output with \`girder logs ${d.modelId} --deployment ${d.id}\`.`,
+      { reason: 'replica_cannot_start' },
+    ),
+
+  shuttingDown: (): GirderError =>
+    new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
+      reason: 'shutting_down',
+    }),
+};
