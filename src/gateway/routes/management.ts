@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import { API_KEY_TYPES } from '../../records/control.ts';
+import { API_KEY_TYPES, type AutoscalingSettings } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
@@ -50,6 +50,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).nullish();
+// `satisfies`: one validator per setting, so a setting added to AutoscalingSettings fails to compile here.
 const AutoscalingPatch = z.strictObject({
   min_replica: int(0),
   max_replica: int(1),
@@ -59,7 +60,7 @@ const AutoscalingPatch = z.strictObject({
   target_utilization_percentage: int(1, 100),
   target_in_flight_tokens: int(1),
   max_scale_down_rate: int(1, 50),
-});
+} satisfies Record<keyof AutoscalingSettings, z.ZodType>);
 const KeyCreate = z.object({
   name: z.string().nullish(),
   type: z.enum(API_KEY_TYPES),
@@ -70,8 +71,9 @@ const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: Auto
 const EnvPromote = z.object({ deployment_id: z.string().min(1) });
 
 /** Drops null/undefined fields: only what is sent gets updated (UpdateAutoscalingSettingsV1). */
-const defined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Partial<T>;
+type Defined<T> = { [K in keyof T]?: NonNullable<T[K]> };
+const defined = <T extends object>(o: T): Defined<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Defined<T>;
 
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
@@ -159,7 +161,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       if (Object.entries(patch).every(([k, v]) => d.autoscaling[k as keyof typeof d.autoscaling] === v)) {
         return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
       }
-      await app.registry.updateAutoscaling(d.id, patch as never);
+      await app.registry.updateAutoscaling(d.id, patch);
       return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
     },
   ],
@@ -187,7 +189,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       const input = parse(EnvCreate, await body());
       return environmentView(
         app,
-        await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {}) as never),
+        await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {})),
       );
     },
   ],
