@@ -86,7 +86,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       if (!req.headers['content-type']?.startsWith(BUNDLE_CONTENT_TYPE))
         throw badRequest(`Push a model directory with \`girder push DIR\` (content type ${BUNDLE_CONTENT_TYPE}).`);
       const r = await receivePush(
-        app.registry,
+        app,
         app.options.dataDir,
         req,
         {
@@ -105,7 +105,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'DELETE',
     /^\/models\/([^/]+)$/,
     async ({ app, params }) => {
-      const removed = await app.registry.deleteModel(params[0]);
+      const removed = await app.deployments.deleteModel(params[0]);
       for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
       return { id: params[0], deleted: true };
     },
@@ -127,7 +127,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'DELETE',
     /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
     async ({ app, params }) => {
-      const d = await app.registry.deleteDeployment(params[0], params[1]);
+      const d = await app.deployments.delete(params[0], params[1]);
       await removeUnusedSnapshot(app.registry, d.dir);
       return { id: d.id, deleted: true, model_id: d.modelId };
     },
@@ -137,7 +137,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
     async ({ app, params }) => {
       const d = app.registry.deploymentOf(params[0], params[1]);
-      await app.registry.setActive(d.id, params[2] === 'activate');
+      await app.deployments.setActive(d.id, params[2] === 'activate');
       return { success: true };
     },
   ],
@@ -145,7 +145,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'POST',
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/,
     async ({ app, params }) => {
-      const promoted = await app.registry.promote(params[0], params[1], 'production', { create: true });
+      const promoted = await app.environments.promote(params[0], params[1], 'production', { create: true });
       return deploymentView(app, promoted);
     },
   ],
@@ -155,13 +155,8 @@ const ROUTES: [string, RegExp, Handler][] = [
     async ({ app, params, body }) => {
       const patch = defined(parse(AutoscalingPatch, await body()));
       const d = app.registry.deploymentOf(params[0], params[1]);
-      const next = { ...d.autoscaling, ...patch };
-      if ((next.min_replica ?? 0) > (next.max_replica ?? 1))
-        throw badRequest('min_replica must not exceed max_replica.');
-      if (Object.entries(patch).every(([k, v]) => d.autoscaling[k as keyof typeof d.autoscaling] === v)) {
-        return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
-      }
-      await app.registry.updateAutoscaling(d.id, patch);
+      const { changed } = await app.deployments.updateAutoscaling(d.id, patch);
+      if (!changed) return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
       return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
     },
   ],
@@ -189,7 +184,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       const input = parse(EnvCreate, await body());
       return environmentView(
         app,
-        await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {})),
+        await app.environments.create(params[0], input.name, defined(input.autoscaling_settings ?? {})),
       );
     },
   ],
@@ -208,7 +203,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/,
     async ({ app, params, body }) => {
       const { deployment_id } = parse(EnvPromote, await body());
-      return deploymentView(app, await app.registry.promote(params[0], deployment_id, params[1]));
+      return deploymentView(app, await app.environments.promote(params[0], deployment_id, params[1]));
     },
   ],
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
