@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Deployments } from './control/deployments.ts';
+import { Environments } from './control/environments.ts';
 import { KeyRing } from './control/keys.ts';
+import { Pushes } from './control/pushes.ts';
 import { Registry } from './control/registry.ts';
 import { Secrets } from './control/secrets.ts';
 import { DEFAULT_OPTIONS, type App, type GirderOptions } from './gateway/app-context.ts';
@@ -32,6 +35,9 @@ export class Girder implements App {
   readonly options: GirderOptions;
   readonly store: Store;
   readonly registry: Registry;
+  readonly deployments: Deployments;
+  readonly environments: Environments;
+  readonly pushes: Pushes;
   readonly keys: KeyRing;
   readonly secrets: Secrets;
   readonly logs: LogBook;
@@ -48,6 +54,9 @@ export class Girder implements App {
     this.options = options;
     this.store = store;
     this.registry = new Registry(store);
+    this.deployments = new Deployments(store, this.registry);
+    this.environments = new Environments(store, this.registry, this.deployments);
+    this.pushes = new Pushes(this.registry, this.deployments, this.environments);
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
     this.logs = new LogBook(join(options.dataDir, 'logs'));

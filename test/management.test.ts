@@ -113,6 +113,19 @@ test('autoscaling settings are validated and applied', async () => {
   );
 });
 
+test('target_in_flight_tokens is null by default, and a PATCH stores it and shows it in autoscaling_settings', async () => {
+  const pushed = await girder.push(modelCopy({ after }, fixture('behaviours'), { model_name: 'token-scaled' }));
+  const dep = `/models/${pushed.model.id}/deployments/${pushed.deployment.id}`;
+  assert.equal((await api(dep)).json.autoscaling_settings.target_in_flight_tokens, null);
+  const patched = await api(`${dep}/autoscaling_settings`, 'PATCH', { target_in_flight_tokens: 4000 });
+  assert.equal(patched.json.status, 'ACCEPTED', patched.text);
+  assert.equal((await api(dep)).json.autoscaling_settings.target_in_flight_tokens, 4000);
+  assert.equal(girder.g.registry.deployments.get(pushed.deployment.id)?.autoscaling.target_in_flight_tokens, 4000);
+  const again = await api(`${dep}/autoscaling_settings`, 'PATCH', { target_in_flight_tokens: 4000 });
+  assert.equal(again.json.status, 'UNCHANGED');
+  assert.equal((await api(`${dep}/autoscaling_settings`, 'PATCH', { target_in_flight_tokens: 0 })).status, 400);
+});
+
 test("deployments that serve an environment, or are a model's only one, cannot be deleted; others can", async () => {
   const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'deletions' });
   const first = await girder.deploy(dir);

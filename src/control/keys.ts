@@ -9,16 +9,31 @@ const NAME_RE = /^[a-z0-9-]{1,64}$/;
 // The one-shot hash: no Hash object per request.
 const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
-/** The lookup prefix of a key: the part before the first dot, or its first 8 characters. */
+/**
+ * The lookup prefix of a key: the part before the first dot, or its first 8 characters.
+ *
+ * @example
+ *   keyPrefix('abcd1234.s3cr3t'); // 'abcd1234'
+ */
 export function keyPrefix(key: string): string {
   const dot = key.indexOf('.');
   return dot > 0 ? key.slice(0, dot) : key.slice(0, 8);
 }
 
-/** Keys that may use the management API. */
+/**
+ * Keys that may use the management API.
+ *
+ * @example
+ *   if (!canManage(key)) throw new GirderError('forbidden', 'This key cannot manage models.');
+ */
 export const canManage = (k: ApiKeyRecord): boolean => k.type === 'PERSONAL' || k.type === 'WORKSPACE_MANAGE_ALL';
 
-/** Whether the key may call a model: manage keys and unscoped invoke keys call every model. */
+/**
+ * Whether the key may call a model: manage keys and unscoped invoke keys call every model.
+ *
+ * @example
+ *   canInvoke({ ...record, type: 'WORKSPACE_INVOKE', modelIds: ['abcd1234'] }, 'abcd1234'); // true
+ */
 export function canInvoke(k: ApiKeyRecord, modelId: string): boolean {
   if (canManage(k)) return true;
   if (k.type !== 'WORKSPACE_INVOKE') return false;

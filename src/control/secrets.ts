@@ -7,6 +7,10 @@ const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 /**
  * Workspace secrets. Values go to replicas (as files in their secrets directory, like Truss's
  * `/secrets/{name}`) and never back out through the API.
+ *
+ * @example
+ *   await secrets.put('hf_token', 'hf_…');
+ *   secrets.values(['hf_token', 'missing']); // Map { 'hf_token' => 'hf_…' }
  */
 export class Secrets {
   readonly #store: Store;

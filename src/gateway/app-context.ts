@@ -1,4 +1,7 @@
+import type { Deployments } from '../control/deployments.ts';
+import type { Environments } from '../control/environments.ts';
 import type { KeyRing } from '../control/keys.ts';
+import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { LogBook } from '../runtime/logs.ts';
@@ -60,7 +63,11 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */
 export interface App {
   options: GirderOptions;
+  /** What exists, read from memory; the three below change it. */
   registry: Registry;
+  deployments: Deployments;
+  environments: Environments;
+  pushes: Pushes;
   keys: KeyRing;
   secrets: Secrets;
   logs: LogBook;

@@ -22,6 +22,11 @@ export interface AutoscalingSettings {
   concurrency_target: number;
   target_utilization_percentage: number | null;
   max_scale_down_rate?: number | null;
+  /**
+   * Baseten's early-access token-based scaling target (`AutoscalingSettingsV1`). Girder keeps and shows
+   * it so that a client's settings round-trip; nothing scales on it yet.
+   */
+  target_in_flight_tokens?: number | null;
 }
 
 export interface PromotionSettings {
@@ -88,6 +93,7 @@ export const DEFAULT_AUTOSCALING: AutoscalingSettings = {
   concurrency_target: 1,
   target_utilization_percentage: 70,
   max_scale_down_rate: 50,
+  target_in_flight_tokens: null,
 };
 
 export const DEFAULT_PROMOTION: PromotionSettings = {

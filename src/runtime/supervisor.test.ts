@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Deployments } from '../control/deployments.ts';
+import { Environments } from '../control/environments.ts';
 import { parseModelConfig } from '../control/packaging/config.ts';
+import { Pushes } from '../control/pushes.ts';
 import { Registry, type RegistryEvent } from '../control/registry.ts';
 import { Secrets } from '../control/secrets.ts';
 import type { DeploymentRecord } from '../records/control.ts';
@@ -24,6 +27,8 @@ function supervisorFor(t: TestContext, opts: Partial<SupervisorOptions> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'girder-supervisor-'));
   const store = SqliteStore.open(':memory:');
   const registry = new Registry(store);
+  const deployments = new Deployments(store, registry);
+  const pushes = new Pushes(registry, deployments, new Environments(store, registry, deployments));
   const logs = new LogBook(join(dataDir, 'logs'));
   const supervisor = new Supervisor({ dataDir, registry, secrets: new Secrets(store), logs, ...opts });
   supervisor.start();
@@ -35,7 +40,7 @@ function supervisorFor(t: TestContext, opts: Partial<SupervisorOptions> = {}) {
   });
   /** Pushes the counter server; as the model's first deployment it serves production. */
   const push = async (): Promise<DeploymentRecord> =>
-    (await registry.addDeployment({ modelName: 'counter', dir: COUNTER, config })).deployment;
+    (await pushes.record({ modelName: 'counter', dir: COUNTER, config })).deployment;
   return { supervisor, push };
 }
 

@@ -34,7 +34,7 @@ async function deployExamples(g: Girder): Promise<string[]> {
       ids.push(known.id);
       continue;
     }
-    const r = await receivePush(g.registry, g.options.dataDir, Readable.from(packDir(dir)), {}, g.options.maxPushBytes);
+    const r = await receivePush(g, g.options.dataDir, Readable.from(packDir(dir)), {}, g.options.maxPushBytes);
     for (const w of r.warnings) console.log(`  ${name}: ${w}`);
     ids.push(r.model.id);
   }

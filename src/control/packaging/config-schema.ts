@@ -22,7 +22,13 @@ function section<T extends z.ZodType>(schema: T) {
 
 const MAPPING = 'must be a mapping of keys to values';
 
-/** Relative, inside the model directory: no absolute path, no drive letter, no `..` segment. */
+/**
+ * Relative, inside the model directory: no absolute path, no drive letter, no `..` segment.
+ *
+ * @example
+ *   isInsidePath('model/weights'); // true
+ *   isInsidePath('../etc');        // false
+ */
 export function isInsidePath(path: string): boolean {
   if (path === '' || path.includes('\0')) return false;
   if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return false;

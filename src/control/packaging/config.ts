@@ -21,10 +21,19 @@ import {
   type Document,
   type Node,
   type ScalarTag,
+  type Tags,
 } from 'yaml';
 import type { ModelConfig } from '../../records/model-config.ts';
 import { ConfigSchema } from './config-schema.ts';
+import { KNOWN_SECTION_KEYS, TRUSS_TOP_LEVEL_KEYS } from './truss-keys.ts';
 
+/**
+ * A config.yaml that cannot be used, with where and why; its message is what the user reads.
+ *
+ * @example
+ *   new ConfigError('config.yaml', 'runtime.predict_concurrency', 7, 'must be an integer >= 1').message
+ *   // 'config.yaml:7: runtime.predict_concurrency: must be an integer >= 1'
+ */
 export class ConfigError extends Error {
   /** Dotted path of the offending key (`runtime.predict_concurrency`); '' for the document as a whole. */
   readonly key: string;
@@ -43,89 +52,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Top-level keys of Truss's `TrussConfig` (the `properties` of its JSON schema). */
-const TRUSS_TOP_LEVEL_KEYS = new Set([
-  'model_name',
-  'model_metadata',
-  'description',
-  'examples_filename',
-  'data_dir',
-  'external_data',
-  'external_package_dirs',
-  'python_version',
-  'base_image',
-  'requirements_file',
-  'requirements',
-  'system_packages',
-  'environment_variables',
-  'secrets',
-  'resources',
-  'runtime',
-  'build',
-  'build_commands',
-  'docker_server',
-  'model_cache',
-  'weights',
-  'trt_llm',
-  'training_checkpoints',
-  'bis_llm',
-  'input_type',
-  'model_framework',
-  'model_type',
-  'model_module_dir',
-  'model_class_filename',
-  'model_class_name',
-  'bundled_packages_dir',
-  'use_local_src',
-  'cache_internal',
-  'live_reload',
-  'apply_library_patches',
-  'spec_version',
-]);
-
-/** Known keys of the nested sections: Truss's `$defs` Runtime, HealthChecks, DockerServer, plus Girder's own. */
-const KNOWN_SECTION_KEYS: Record<string, Set<string>> = {
-  runtime: new Set([
-    'predict_concurrency',
-    'streaming_read_timeout',
-    'enable_tracing_data',
-    'enable_debug_logs',
-    'transport',
-    'is_websocket_endpoint',
-    'health_checks',
-    'oidc',
-    'remote_ssh',
-    'egress_restrictions',
-    'truss_server_version_override',
-    'num_workers', // removed by Truss (must be 1), still accepted
-    'predict_timeout_seconds', // Girder extension
-  ]),
-  'runtime.health_checks': new Set([
-    'restart_check_delay_seconds',
-    'restart_threshold_seconds',
-    'stop_traffic_threshold_seconds',
-    'startup_threshold_seconds',
-  ]),
-  docker_server: new Set([
-    'start_command',
-    'server_port',
-    'predict_endpoint',
-    'readiness_endpoint',
-    'liveness_endpoint',
-    'run_as_user_id',
-    'no_build',
-  ]),
-};
-
 /** PyYAML's booleans (the yaml package's YAML 1.1 schema would also take `y`/`n`, e.g. `{x: 1, y: 2}`). */
 function pyBool(value: boolean, test: RegExp): ScalarTag {
   return { tag: 'tag:yaml.org,2002:bool', default: true, test, identify: (v) => v === value, resolve: () => value };
 }
-const PYYAML_TAGS = (tags: unknown[]) => [
-  ...tags.filter((t) => {
-    const tag = (t as { tag?: string }).tag;
-    return tag !== 'tag:yaml.org,2002:bool' && tag !== 'tag:yaml.org,2002:timestamp';
-  }),
+
+/** The YAML 1.1 tags as PyYAML reads them: its booleans, and no timestamps (dates stay strings for JSON). */
+const PYYAML_TAGS = (tags: Tags): Tags => [
+  ...tags.filter(
+    (t) => typeof t === 'string' || (t.tag !== 'tag:yaml.org,2002:bool' && t.tag !== 'tag:yaml.org,2002:timestamp'),
+  ),
   pyBool(true, /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/),
   pyBool(false, /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/),
 ];
@@ -196,10 +132,14 @@ function envAsWritten(doc: Document, env: unknown): unknown {
 /**
  * Parses and validates `config.yaml`. Throws ConfigError; returns the normalized config and one warning
  * per unknown key (kept in `raw`, not used by Girder).
+ *
+ * @example
+ *   const { config, warnings } = parseModelConfig('model_name: hello\nruntime:\n  predict_concurrency: 4\n');
+ *   config.runtime.predict_concurrency; // 4
  */
 export function parseModelConfig(text: string, fileName = 'config.yaml'): { config: ModelConfig; warnings: string[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', customTags: PYYAML_TAGS as never });
+  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', customTags: PYYAML_TAGS });
   const syntax = doc.errors[0];
   if (syntax) {
     const line = syntax.linePos?.[0].line ?? null;
@@ -281,6 +221,9 @@ export function parseModelConfig(text: string, fileName = 'config.yaml'): { conf
  * The JSON replicas receive as GIRDER_CONFIG: `raw` with the normalized values written over it
  * (nested sections merged, so unknown keys such as `runtime.transport` survive) and
  * `model_class_filename` set to the file the runner must load.
+ *
+ * @example
+ *   const env = { GIRDER_CONFIG: JSON.stringify(configForReplica(d.config, 'model.py')) };
  */
 export function configForReplica(config: ModelConfig, modelClassFilename: string): Record<string, unknown> {
   const { raw, runtime, docker_server, ...normalized } = config;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
 import { detectModel } from './detect.ts';
-import type { PushResult, Registry } from '../registry.ts';
+import type { PushResult, Pushes } from '../pushes.ts';
+import type { Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
 import { unpackTo } from './bundle.ts';
 
@@ -16,15 +17,24 @@ export interface PushOptions {
   development?: boolean;
 }
 
+/** What a push needs of the control plane: an `App` (or a `Girder`) has both. */
+export interface PushPlane {
+  registry: Registry;
+  pushes: Pushes;
+}
+
 const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /**
  * Turns an uploaded model directory into a deployment: unpacks it into a new immutable snapshot
  * under `<dataDir>/snapshots/`, validates config.yaml and the model files, then records the
- * deployment. Nothing is recorded when any step fails, and the snapshot is removed.
+ * deployment (`Pushes.record`). Nothing is recorded when any step fails, and the snapshot is removed.
+ *
+ * @example
+ *   const r = await receivePush(app, app.options.dataDir, req, { promote: true }, app.options.maxPushBytes);
  */
 export async function receivePush(
-  registry: Registry,
+  plane: PushPlane,
   dataDir: string,
   input: Readable,
   opts: PushOptions,
@@ -58,7 +68,7 @@ export async function receivePush(
       throw badRequest(`Invalid model name "${modelName}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
     const entry = detectModel(dir, config);
     if (typeof entry === 'string') throw badRequest(entry);
-    const result = await registry.addDeployment({
+    const result = await plane.pushes.record({
       modelName,
       dir,
       config,
@@ -66,7 +76,7 @@ export async function receivePush(
       promote: opts.promote,
       environment: opts.environment,
     });
-    if (result.replacedDir) await removeUnusedSnapshot(registry, result.replacedDir);
+    if (result.replacedDir) await removeUnusedSnapshot(plane.registry, result.replacedDir);
     return { ...result, warnings };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -74,7 +84,12 @@ export async function receivePush(
   }
 }
 
-/** Deletes a snapshot directory once no deployment uses it (promotion copies share snapshots). */
+/**
+ * Deletes a snapshot directory once no deployment uses it (promotion copies share snapshots).
+ *
+ * @example
+ *   await removeUnusedSnapshot(registry, deleted.dir);
+ */
 export async function removeUnusedSnapshot(registry: Registry, dir: string): Promise<void> {
   for (const d of registry.deployments.values()) if (d.dir === dir) return;
   await rm(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import { API_KEY_TYPES } from '../../records/control.ts';
+import { API_KEY_TYPES, type AutoscalingSettings } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
@@ -35,6 +35,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).nullish();
+// `satisfies`: one validator per setting, so a setting added to AutoscalingSettings fails to compile here.
 const AutoscalingPatch = z.strictObject({
   min_replica: int(0),
   max_replica: int(1),
@@ -44,7 +45,7 @@ const AutoscalingPatch = z.strictObject({
   target_utilization_percentage: int(1, 100),
   target_in_flight_tokens: int(1),
   max_scale_down_rate: int(1, 50),
-});
+} satisfies Record<keyof AutoscalingSettings, z.ZodType>);
 const KeyCreate = z.object({
   name: z.string().nullish(),
   type: z.enum(API_KEY_TYPES),
@@ -55,8 +56,9 @@ const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: Auto
 const EnvPromote = z.object({ deployment_id: z.string().min(1) });
 
 /** Drops null/undefined fields: only what is sent gets updated (UpdateAutoscalingSettingsV1). */
-const defined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Partial<T>;
+type Defined<T> = { [K in keyof T]?: NonNullable<T[K]> };
+const defined = <T extends object>(o: T): Defined<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Defined<T>;
 
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
@@ -69,7 +71,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       if (!req.headers['content-type']?.startsWith(BUNDLE_CONTENT_TYPE))
         throw badRequest(`Push a model directory with \`girder push DIR\` (content type ${BUNDLE_CONTENT_TYPE}).`);
       const r = await receivePush(
-        app.registry,
+        app,
         app.options.dataDir,
         req,
         {
@@ -88,7 +90,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'DELETE',
     /^\/models\/([^/]+)$/,
     async ({ app, params }) => {
-      const removed = await app.registry.deleteModel(params[0]);
+      const removed = await app.deployments.deleteModel(params[0]);
       for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
       return { id: params[0], deleted: true };
     },
@@ -110,7 +112,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'DELETE',
     /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
     async ({ app, params }) => {
-      const d = await app.registry.deleteDeployment(params[0], params[1]);
+      const d = await app.deployments.delete(params[0], params[1]);
       await removeUnusedSnapshot(app.registry, d.dir);
       return { id: d.id, deleted: true, model_id: d.modelId };
     },
@@ -120,7 +122,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
     async ({ app, params }) => {
       const d = app.registry.deploymentOf(params[0], params[1]);
-      await app.registry.setActive(d.id, params[2] === 'activate');
+      await app.deployments.setActive(d.id, params[2] === 'activate');
       return { success: true };
     },
   ],
@@ -128,7 +130,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     'POST',
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/,
     async ({ app, params }) => {
-      const promoted = await app.registry.promote(params[0], params[1], 'production', { create: true });
+      const promoted = await app.environments.promote(params[0], params[1], 'production', { create: true });
       return deploymentView(app, promoted);
     },
   ],
@@ -138,13 +140,8 @@ const ROUTES: [string, RegExp, Handler][] = [
     async ({ app, params, body }) => {
       const patch = defined(parse(AutoscalingPatch, await body()));
       const d = app.registry.deploymentOf(params[0], params[1]);
-      const next = { ...d.autoscaling, ...patch };
-      if ((next.min_replica ?? 0) > (next.max_replica ?? 1))
-        throw badRequest('min_replica must not exceed max_replica.');
-      if (Object.entries(patch).every(([k, v]) => d.autoscaling[k as keyof typeof d.autoscaling] === v)) {
-        return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
-      }
-      await app.registry.updateAutoscaling(d.id, patch as never);
+      const { changed } = await app.deployments.updateAutoscaling(d.id, patch);
+      if (!changed) return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
       return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
     },
   ],
@@ -172,7 +169,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       const input = parse(EnvCreate, await body());
       return environmentView(
         app,
-        await app.registry.createEnvironment(params[0], input.name, defined(input.autoscaling_settings ?? {}) as never),
+        await app.environments.create(params[0], input.name, defined(input.autoscaling_settings ?? {})),
       );
     },
   ],
@@ -191,7 +188,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/,
     async ({ app, params, body }) => {
       const { deployment_id } = parse(EnvPromote, await body());
-      return deploymentView(app, await app.registry.promote(params[0], deployment_id, params[1]));
+      return deploymentView(app, await app.environments.promote(params[0], deployment_id, params[1]));
     },
   ],
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { GirderError } from '../errors.ts';
+import { DEFAULT_AUTOSCALING } from '../records/control.ts';
+import { files, openControlPlane } from './fixtures/control-plane.ts';
+import { isEnvironmentName } from './environments.ts';
+
+async function plane(t: TestContext) {
+  const p = await openControlPlane();
+  t.after(() => p.store.close());
+  const { model, deployment } = await p.pushes.record({ modelName: 'hello', ...files('a') });
+  p.events.length = 0;
+  return { ...p, model, production: deployment };
+}
+
+const status = (code: number) => (err: unknown) => err instanceof GirderError && err.status === code;
+
+test('environment names are lowercase letters, digits and hyphens, at most 63', () => {
+  assert.ok(isEnvironmentName('canary-2'));
+  assert.ok(isEnvironmentName('a'.repeat(63)));
+  for (const bad of ['', 'Canary', '-lead', 'a_b', 'a'.repeat(64)]) assert.ok(!isEnvironmentName(bad), bad);
+});
+
+test('an environment is created empty, with its autoscaling over the defaults, and kept in the store', async (t) => {
+  const p = await plane(t);
+  const env = await p.environments.create(p.model.id, 'canary', { min_replica: 1 });
+  assert.equal(env.currentDeploymentId, null);
+  assert.deepEqual(env.autoscaling, { ...DEFAULT_AUTOSCALING, min_replica: 1 });
+  assert.deepEqual((await p.reloaded()).environment(p.model.id, 'canary'), env);
+  assert.deepEqual(p.events, [], 'no deployment serves it yet');
+});
+
+test('an environment with an invalid or taken name is refused, and one of an unknown model is 404', async (t) => {
+  const p = await plane(t);
+  await assert.rejects(p.environments.create(p.model.id, 'Canary'), status(400));
+  await assert.rejects(p.environments.create(p.model.id, 'production'), status(400));
+  await assert.rejects(p.environments.create('nomodel', 'canary'), status(404));
+  assert.deepEqual(
+    p.registry.environmentsOf(p.model.id).map((e) => e.name),
+    ['production'],
+  );
+});
+
+test('promoting to a missing environment is 404 unless it may be created', async (t) => {
+  const p = await plane(t);
+  const second = await p.pushes.record({ modelName: 'hello', ...files('b') });
+  await assert.rejects(p.environments.promote(p.model.id, second.deployment.id, 'canary'), status(404));
+  const serving = await p.environments.promote(p.model.id, second.deployment.id, 'canary', { create: true });
+  assert.equal(serving.id, second.deployment.id, 'a deployment that serves nothing is promoted as it is');
+  assert.equal(p.registry.environment(p.model.id, 'canary')?.currentDeploymentId, second.deployment.id);
+});
+
+test('promotion moves an environment to the deployment and tells the one it left', async (t) => {
+  const p = await plane(t);
+  const second = await p.pushes.record({ modelName: 'hello', ...files('b') });
+  p.events.length = 0;
+  await p.environments.promote(p.model.id, second.deployment.id, 'production');
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, second.deployment.id);
+  assert.equal(p.registry.environmentOf(p.production), undefined);
+  assert.deepEqual(p.events, [`deployment-changed ${second.deployment.id}`, `deployment-changed ${p.production.id}`]);
+  assert.equal((await p.reloaded()).environment(p.model.id, 'production')?.currentDeploymentId, second.deployment.id);
+});
+
+test('promoting a deployment that serves another environment copies it, sharing the snapshot', async (t) => {
+  const p = await plane(t);
+  await p.deployments.updateAutoscaling(p.production.id, { min_replica: 1 });
+  await p.environments.create(p.model.id, 'canary');
+  const copy = await p.environments.promote(p.model.id, p.production.id, 'canary');
+  assert.notEqual(copy.id, p.production.id);
+  assert.equal(copy.name, 'deployment-2');
+  assert.equal(copy.dir, p.production.dir);
+  assert.deepEqual(copy.config, p.production.config);
+  assert.deepEqual(copy.autoscaling, DEFAULT_AUTOSCALING, 'the copy starts from default autoscaling');
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, p.production.id, 'the source stays');
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'environment', name: 'canary' }).id, copy.id);
+});
+
+test('promoting a deployment to the environment it already serves keeps it', async (t) => {
+  const p = await plane(t);
+  const again = await p.environments.promote(p.model.id, p.production.id, 'production');
+  assert.equal(again.id, p.production.id);
+  assert.equal(p.registry.deploymentsOf(p.model.id).length, 1);
+});
+
+test('promoting the development deployment publishes a copy; development stays in place', async (t) => {
+  const p = await plane(t);
+  const dev = await p.pushes.record({ modelName: 'hello', ...files('d'), development: true });
+  const published = await p.environments.promote(p.model.id, 'development', 'production');
+  assert.notEqual(published.id, dev.deployment.id);
+  assert.equal(published.isDevelopment, false);
+  assert.equal(published.name, 'deployment-2');
+  assert.equal(published.dir, '/snapshots/d');
+  assert.equal(p.registry.developmentOf(p.model.id)?.id, dev.deployment.id);
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, published.id);
+});
+
+test('promoting a deactivated deployment activates it', async (t) => {
+  const p = await plane(t);
+  const second = await p.pushes.record({ modelName: 'hello', ...files('b') });
+  await p.deployments.setActive(second.deployment.id, false);
+  const serving = await p.environments.promote(p.model.id, second.deployment.id, 'production');
+  assert.equal(serving.active, true);
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, second.deployment.id);
+  assert.equal((await p.reloaded()).deployments.get(second.deployment.id)?.active, true);
+});
+
+test('a promotion the store refuses leaves the environment where it was, and emits nothing', async (t) => {
+  const p = await plane(t);
+  const second = await p.pushes.record({ modelName: 'hello', ...files('b') });
+  p.events.length = 0;
+  await p.store.close();
+  await assert.rejects(p.environments.promote(p.model.id, second.deployment.id, 'production'));
+  assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, p.production.id);
+  assert.deepEqual(p.events, []);
+});

@@ -1,0 +1,70 @@
+import { badRequest } from '../errors.ts';
+import type { DeploymentRecord, ModelRecord } from '../records/control.ts';
+import type { DeploymentFiles, Deployments } from './deployments.ts';
+import { isEnvironmentName, type Environments } from './environments.ts';
+import type { Registry } from './registry.ts';
+
+export interface NewDeployment extends DeploymentFiles {
+  modelName: string;
+  /** Create or replace the model's development deployment. */
+  development?: boolean;
+  /** Promote to production even when production already has a deployment. */
+  promote?: boolean;
+  /** Deploy straight into this environment, creating it. */
+  environment?: string;
+}
+
+export interface PushResult {
+  model: ModelRecord;
+  deployment: DeploymentRecord;
+  /** The directory a replaced development deployment used, now free to delete. */
+  replacedDir: string | null;
+}
+
+/**
+ * What a push records, once its snapshot is unpacked and validated (`packaging/push.ts`): the model
+ * (created by its first push), a deployment, and where that deployment goes. The first published
+ * deployment of a model goes to production; `promote` sends a later one there; `environment` deploys
+ * into that environment, creating it; `development` replaces the development deployment in place.
+ *
+ * @example
+ *   const pushes = new Pushes(registry, deployments, environments);
+ *   const { model, deployment } = await pushes.record({ modelName: 'hello', dir, config });
+ */
+export class Pushes {
+  readonly #registry: Registry;
+  readonly #deployments: Deployments;
+  readonly #environments: Environments;
+
+  constructor(registry: Registry, deployments: Deployments, environments: Environments) {
+    this.#registry = registry;
+    this.#deployments = deployments;
+    this.#environments = environments;
+  }
+
+  /**
+   * Records a pushed deployment (see the class). An invalid environment name is refused (400)
+   * before anything is recorded.
+   *
+   * @example
+   *   await pushes.record({ modelName: 'hello', dir, config, environment: 'staging' });
+   */
+  async record(input: NewDeployment): Promise<PushResult> {
+    if (input.environment !== undefined && !isEnvironmentName(input.environment)) {
+      throw badRequest(
+        `Invalid environment name "${input.environment}".`,
+        'Use lowercase letters, digits and hyphens.',
+      );
+    }
+    const model = await this.#deployments.modelNamed(input.modelName);
+    if (input.development) return { model, ...(await this.#deployments.putDevelopment(model, input)) };
+
+    const deployment = await this.#deployments.publish(model, input);
+    const production = this.#registry.environment(model.id, 'production');
+    if (input.environment)
+      await this.#environments.promote(model.id, deployment.id, input.environment, { create: true });
+    else if (input.promote || !production?.currentDeploymentId)
+      await this.#environments.promote(model.id, deployment.id, 'production', { create: true });
+    return { model, deployment, replacedDir: null };
+  }
+}
