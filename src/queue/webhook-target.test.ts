@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import type { LookupAddress } from 'node:dns';
 import { test } from 'node:test';
 import type { GirderError } from '../errors.ts';
-import { checkWebhookUrl, isPrivateAddress } from './webhook-target.ts';
+import { checkWebhookUrl, isPrivateAddress, publicOnlyLookup } from './webhook-target.ts';
 
 test('loopback, private, link-local and unspecified addresses are private; public ones are not', () => {
   for (const a of [
@@ -33,4 +34,28 @@ test('webhook URLs must be http(s) and, unless allowed, not private', async () =
   await refused('http://169.254.169.254/latest/meta-data', false, /private/);
   await checkWebhookUrl('http://127.0.0.1:9000/hook', true);
   await checkWebhookUrl('https://93.184.216.34/hook', false);
+});
+
+/** Runs the connect-time lookup as a socket would, and returns what it called back with. */
+function connectLookup(host: string, all: boolean) {
+  return new Promise<{ err: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }>(
+    (resolve) => publicOnlyLookup(host, { all }, (err, address, family) => resolve({ err, address, family })),
+  );
+}
+
+test('at connect time, a name that resolves to a loopback address is refused', async () => {
+  for (const all of [false, true]) {
+    const { err } = await connectLookup('localhost', all);
+    assert.equal(err?.code, 'EPRIVATE');
+    assert.match(String(err?.message), /private address/);
+  }
+});
+
+test('at connect time, a public address goes through in the shape the caller asked for', async () => {
+  assert.deepEqual(await connectLookup('8.8.8.8', false), { err: null, address: '8.8.8.8', family: 4 });
+  assert.deepEqual(await connectLookup('8.8.8.8', true), {
+    err: null,
+    address: [{ address: '8.8.8.8', family: 4 }],
+    family: undefined,
+  });
 });

@@ -80,20 +80,14 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
  * name that resolved to a public address at submit cannot be re-pointed inside the network later.
  */
 export const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  lookup(hostname, { ...options, all: true }, (err, addresses) => {
+  lookup(hostname, { ...options, all: true }, (err, list) => {
     if (err) return callback(err, '', 0);
-    const list = addresses as unknown as { address: string; family: number }[];
     const bad = list.find((a) => isPrivateAddress(a.address));
-    if (bad)
-      return callback(
-        Object.assign(new Error(`webhook host ${hostname} resolves to the private address ${bad.address}`), {
-          code: 'EPRIVATE',
-        }),
-        '',
-        0,
-      );
-    if ((options as { all?: boolean }).all)
-      return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+    if (bad) {
+      const refused = new Error(`webhook host ${hostname} resolves to the private address ${bad.address}`);
+      return callback(Object.assign(refused, { code: 'EPRIVATE' }), '', 0);
+    }
+    if (options.all) return callback(null, list);
     callback(null, list[0].address, list[0].family);
   });
 };
