@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../../src/runtime/ports.ts';
 import {
   canConnect,
   childPids,
@@ -33,7 +34,6 @@ import {
   cpuUs,
   fmtMs,
   fmtRps,
-  freePort,
   groupPids,
   loadAverage,
   luaScript,

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -81,17 +81,6 @@ export function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
