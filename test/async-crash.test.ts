@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { call, fixture, modelCopy, tempDir, waitFor } from './helpers.ts';
+import { call, fixture, modelCopy, tempDir } from './helpers.ts';
+import { waitFor } from './wait.ts';
 import { predictOk, push, serve } from './process.ts';
 import { webhookReceiver } from './webhook-receiver.ts';
 

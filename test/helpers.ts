@@ -7,6 +7,7 @@ import { request } from 'undici';
 import YAML from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
 import { Girder, type StartOptions } from '../src/girder.ts';
+import { waitFor } from './wait.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const example = (name: string): string => join(ROOT, 'examples', name);
@@ -89,15 +90,6 @@ export async function startGirder(
     return pushed;
   };
   return { g, url: g.url, key, auth, push, deploy };
-}
-
-/** Polls `check` until it is true; fails with what was awaited after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** An HTTP call that may set any header (fetch forbids Host). Returns status, headers and text. */

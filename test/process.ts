@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
-import { ROOT, call, waitFor } from './helpers.ts';
+import { ROOT, call } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 /** Helpers for tests that run `girder serve` as a real process. */
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, call, example, fixture, tempDir, waitFor } from './helpers.ts';
+import { ROOT, call, example, fixture, tempDir } from './helpers.ts';
+import { waitFor } from './wait.ts';
 import { alive, predictOk, push, serve } from './process.ts';
 
 test('the first start creates an admin key, prints it once and saves it with mode 0600', async (t) => {

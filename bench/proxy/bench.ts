@@ -27,6 +27,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../src/runtime/ports.ts';
+import { waitFor } from '../../test/wait.ts';
 import {
   canConnect,
   childPids,
@@ -45,7 +46,6 @@ import {
   spawnSyncText,
   startGirderServe,
   stopChild,
-  waitFor,
   which,
   wrkVersion,
   type WrkResult,

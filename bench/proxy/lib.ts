@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../../src/control/packaging/bundle.ts';
 import { Girder } from '../../src/girder.ts';
 import { newApiKey } from '../../src/ids.ts';
+import { waitFor } from '../../test/wait.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -91,14 +92,6 @@ export function canConnect(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** The path of a command on PATH (or the first fallback that exists). */

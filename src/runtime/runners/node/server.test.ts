@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../../../test/wait.ts';
 import { freePort } from '../../ports.ts';
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -104,14 +104,9 @@ async function start(t: TestContext, fixture: string, options: StartOptions = {}
   return runner;
 }
 
-/** Polls until the URL answers 200. */
-async function until(url: string): Promise<void> {
-  for (;;) {
-    const res = await fetch(url).catch(() => null);
-    if (res?.status === 200) return;
-    await sleep(20);
-  }
-}
+/** Polls until the URL answers 200 (as long as a test may take: its own timeout stops it first). */
+const until = (url: string): Promise<boolean> =>
+  waitFor(async () => (await fetch(url).catch(() => null))?.status === 200, 15_000, `${url} to answer 200`);
 
 async function errorOf(res: Response): Promise<string> {
   return ((await res.json()) as { error: string }).error;

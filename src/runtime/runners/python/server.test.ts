@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../../../../test/wait.ts';
 import { freePort } from '../../ports.ts';
 
 const SERVER_PY = path.join(import.meta.dirname, 'server.py');
@@ -14,6 +15,8 @@ const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const JSON_HEADERS = { 'content-type': 'application/json' };
 // GIRDER_TEST_PYTHON=/path/to/python3.9 runs the suite on another interpreter (Girder supports >= 3.9).
 const PYTHON = process.env.GIRDER_TEST_PYTHON ?? 'python3';
+/** How long a test waits for the runner; the deadline only keeps a broken runner from hanging the suite. */
+const WAIT_MS = 15_000;
 
 interface Runner {
   url: string;
@@ -95,16 +98,20 @@ async function spawnRunner(fixture: string, options: StartOptions = {}): Promise
 async function startRunner(fixture: string, options: StartOptions = {}): Promise<Runner> {
   const runner = await spawnRunner(fixture, options);
   const { child } = runner;
-  await waitFor('the runner to listen', async () => {
-    if (child.exitCode !== null) throw new Error(`runner exited early (${child.exitCode}):\n${runner.stderr()}`);
-    return (await get(runner, '/'))?.status === 200;
-  });
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`runner exited early (${child.exitCode}):\n${runner.stderr()}`);
+      return (await get(runner, '/'))?.status === 200;
+    },
+    WAIT_MS,
+    'the runner to listen',
+  );
   return runner;
 }
 
 async function startReady(fixture: string, options: StartOptions = {}): Promise<Runner> {
   const runner = await startRunner(fixture, options);
-  await waitFor('the model to be ready', async () => (await get(runner, '/v1/models/model'))?.status === 200);
+  await waitFor(async () => (await get(runner, '/v1/models/model'))?.status === 200, WAIT_MS, 'the model to be ready');
   return runner;
 }
 
@@ -122,17 +129,6 @@ function predict(runner: Runner, body: unknown, headers: Record<string, string> 
     headers: { ...JSON_HEADERS, ...headers },
     body: JSON.stringify(body),
   });
-}
-
-/** Poll until probe() is truthy. The deadline only keeps a broken runner from hanging the suite. */
-async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Read from a streamed body until `text` has arrived; returns everything read so far. */
@@ -170,12 +166,16 @@ test('readiness is 503 while load() runs, then 200 {}', async () => {
   await early.body?.cancel();
 
   await writeFile(gate, '');
-  const ready = await waitFor('readiness', async () => {
-    const response = await fetch(`${runner.url}/v1/models/model`);
-    if (response.status === 200) return response;
-    await response.body?.cancel();
-    return undefined;
-  });
+  const ready = await waitFor(
+    async () => {
+      const response = await fetch(`${runner.url}/v1/models/model`);
+      if (response.status === 200) return response;
+      await response.body?.cancel();
+      return undefined;
+    },
+    WAIT_MS,
+    'readiness',
+  );
   assert.deepEqual(await ready.json(), {});
   const loaded = await fetch(`${runner.url}/v1/models/model/loaded`);
   assert.equal(loaded.status, 200);
@@ -193,7 +193,7 @@ test('readiness follows is_healthy() once loaded', async () => {
   const unhealthy = await fetch(`${runner.url}/v1/models/model`);
   assert.equal(unhealthy.status, 503);
   assert.deepEqual(await unhealthy.json(), { error: 'Model with name model is not ready.' });
-  await waitFor('the health check failure log', () => runner.stderr().includes('Health check failed.'));
+  await waitFor(() => runner.stderr().includes('Health check failed.'), WAIT_MS, 'the health check failure log');
 
   await rm(sick);
   assert.equal((await fetch(`${runner.url}/v1/models/model`)).status, 200);
@@ -345,7 +345,7 @@ test('a client that goes away closes the generator', async () => {
   });
   await readUntil(response.body!.getReader(), 'first\n');
   abort.abort();
-  await waitFor('the generator to be closed', () => existsSync(marker));
+  await waitFor(() => existsSync(marker), WAIT_MS, 'the generator to be closed');
   assert.equal(await readFile(marker, 'utf8'), 'closed');
   // The replica keeps serving.
   const next = await predict(runner, { mode: 'gated', gate: marker });
@@ -389,7 +389,7 @@ test('an exception is a 500 with its message and Baseten error headers; the trac
   const text = await response.text();
   assert.deepEqual(JSON.parse(text), { error: 'boom: the model failed' });
   assert.doesNotMatch(text, /Traceback/);
-  await waitFor('the traceback', () => runner.stderr().includes('ValueError: boom: the model failed'));
+  await waitFor(() => runner.stderr().includes('ValueError: boom: the model failed'), WAIT_MS, 'the traceback');
   const [record] = jsonLines(runner.stderr()).filter((line) => line.request_id === 'req-boom');
   assert.equal(record.level, 'error');
   assert.match(String(record.msg), /Traceback \(most recent call last\)[\s\S]*in predict/);
@@ -422,10 +422,13 @@ test('output written while serving a request is a JSON line carrying x-baseten-r
   await response.body?.cancel();
 
   const expectLine = (stream: () => string, level: string, msg: string) =>
-    waitFor(`the log line ${msg}`, () =>
-      jsonLines(stream()).find(
-        (line) => line.msg === msg && line.request_id === 'req-1234abcd' && line.level === level,
-      ),
+    waitFor(
+      () =>
+        jsonLines(stream()).find(
+          (line) => line.msg === msg && line.request_id === 'req-1234abcd' && line.level === level,
+        ),
+      WAIT_MS,
+      `the log line ${msg}`,
     );
   await expectLine(runner.stdout, 'info', 'hello from predict');
   await expectLine(runner.stdout, 'info', 'one line in two writes');
@@ -443,10 +446,10 @@ test('predict_concurrency=1 runs one predict at a time', async () => {
   const steps = async () => (existsSync(log) ? (await readFile(log, 'utf8')).trim().split('\n') : []);
 
   const first = predict(runner, { name: 'A', log, gate });
-  await waitFor('A to be in predict', async () => (await steps()).includes('start A'));
+  await waitFor(async () => (await steps()).includes('start A'), WAIT_MS, 'A to be in predict');
   const second = predict(runner, { name: 'B', log });
   // B is past preprocess, so only the predict slot can hold it back.
-  await waitFor('B to finish preprocess', async () => (await steps()).includes('pre B'));
+  await waitFor(async () => (await steps()).includes('pre B'), WAIT_MS, 'B to finish preprocess');
   await writeFile(gate, '');
   assert.deepEqual(await (await first).json(), { name: 'A' });
   assert.deepEqual(await (await second).json(), { name: 'B' });
