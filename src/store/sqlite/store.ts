@@ -17,6 +17,7 @@ import { writeAsyncBatch } from './async-batch.ts';
 import { PRAGMAS } from './pragmas.ts';
 import { MIGRATIONS } from './schema.ts';
 import { setClause, type Columns } from './set-clause.ts';
+import { transaction } from './transaction.ts';
 import { BatchWriter } from './writer.ts';
 
 type Row = Record<string, unknown>;
@@ -137,15 +138,10 @@ export class SqliteStore implements Store {
     db.exec(PRAGMAS);
     const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
     for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec('BEGIN');
-      try {
+      transaction(db, () => {
         db.exec(MIGRATIONS[v]);
         db.exec(`PRAGMA user_version = ${v + 1}`);
-        db.exec('COMMIT');
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      }
+      });
     }
     return new SqliteStore(db, path === ':memory:' ? undefined : new BatchWriter(path));
   }
