@@ -1,9 +1,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { AsyncRequestPatch, AsyncRequestRecord } from '../../records/async.ts';
+import { json } from './rows.ts';
 import { setClause, type Columns } from './set-clause.ts';
 import { transaction } from './transaction.ts';
-
-const json = (v: unknown): string => JSON.stringify(v);
 
 /** Column of the async_requests table for each patchable field. */
 const COLUMNS: Columns = {
