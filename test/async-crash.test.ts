@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { call, fixture, modelCopy, tempDir } from './helpers.ts';
+import { call, fixture, modelCopy } from './helpers.ts';
+import { tempDir } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 import { predictOk, push, serve } from './process.ts';
 import { webhookReceiver } from './webhook-receiver.ts';

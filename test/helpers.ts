@@ -7,18 +7,12 @@ import { request } from 'undici';
 import YAML from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
 import { Girder, type StartOptions } from '../src/girder.ts';
+import { tempDir } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const example = (name: string): string => join(ROOT, 'examples', name);
 export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name);
-
-/** A fresh temporary directory, removed after the test. */
-export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'girder-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Deep-merges plain objects; anything else in `patch` replaces. */
 function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, call, example, fixture, tempDir } from './helpers.ts';
+import { ROOT, call, example, fixture } from './helpers.ts';
+import { tempDir } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 import { alive, predictOk, push, serve } from './process.ts';
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { tempDir } from '../../../test/temp-dir.ts';
 import { transaction } from './transaction.ts';
 
 const rows = (db: DatabaseSync): unknown[] =>
@@ -39,9 +38,7 @@ test('when fn throws, nothing it wrote stays and the error reaches the caller', 
 });
 
 test('immediate takes the write lock at BEGIN: another connection cannot start writing', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'girder-tx-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'db');
+  const path = join(tempDir(t, 'girder-tx-'), 'db');
   const a = new DatabaseSync(path);
   const b = new DatabaseSync(path);
   t.after(() => {

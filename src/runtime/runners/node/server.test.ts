@@ -1,15 +1,14 @@
 // The node runner: readiness, a predict's bodies, errors and logs, the constructor's arguments, and
 // how the process ends. Shared pieces: server.harness.ts.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from '../../../../test/temp-dir.ts';
 import { errorOf, FIXTURES, JSON_TYPE, start, until } from './server.harness.ts';
 
 test('readiness is 503 until a slow load() finishes, then 200', { timeout: 15_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'girder-load-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'girder-load-');
   const gate = join(dir, 'go');
   const runner = await start(t, 'slow-load', { env: { LOAD_GATE: gate }, wait: 'live' });
 
@@ -95,8 +94,7 @@ test('predict_concurrency=1 runs one predict at a time', { timeout: 15_000 }, as
 });
 
 test('secrets, environment, data dir and config reach the constructor', { timeout: 15_000 }, async (t) => {
-  const secrets = await mkdtemp(join(tmpdir(), 'girder-secrets-'));
-  t.after(() => rm(secrets, { recursive: true, force: true }));
+  const secrets = tempDir(t, 'girder-secrets-');
   await writeFile(join(secrets, 'hf_token'), 'hf_abc');
   const runner = await start(t, 'echo', {
     config: { model_class_name: 'Echo' },
