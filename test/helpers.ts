@@ -40,7 +40,7 @@ export interface Running {
   url: string;
   key: string;
   auth: Record<string, string>;
-  /** Pushes a directory as `girder push` does; returns the parsed answer (throws on non-2xx). */
+  /** Pushes a directory as `girder push` does (pushDir); returns the parsed answer. */
   push(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
   /** Pushes and waits until the new deployment is ACTIVE. */
   deploy(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
@@ -50,6 +50,28 @@ export interface PushAnswer {
   model: { id: string; name: string };
   deployment: { id: string; name: string; environment: string | null };
   warnings: string[];
+}
+
+/**
+ * Uploads a model directory to `POST /api/v1/models/push` of the Girder at `url`, as `girder push`
+ * does; returns the parsed answer, and throws (with the answer) unless it is a 200.
+ */
+export async function pushDir(
+  url: string,
+  key: string,
+  dir: string,
+  query: Record<string, string> = {},
+): Promise<PushAnswer> {
+  const qs = new URLSearchParams(query).toString();
+  const res = await fetch(`${url}/api/v1/models/push${qs ? `?${qs}` : ''}`, {
+    method: 'POST',
+    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`push failed: ${res.status} ${text}`);
+  return JSON.parse(text) as PushAnswer;
 }
 
 /** Starts a Girder in this process on port 0, closed after the test (or suite). */
@@ -65,18 +87,7 @@ export async function startGirder(
   });
   const key = opts.apiKey ?? g.newAdminKey!;
   const auth = { authorization: `Api-Key ${key}` };
-  const push = async (dir: string, query: Record<string, string> = {}): Promise<PushAnswer> => {
-    const qs = new URLSearchParams(query).toString();
-    const res = await fetch(`${g.url}/api/v1/models/push${qs ? `?${qs}` : ''}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
-      body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    const body = await res.json();
-    if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(body)}`);
-    return body as PushAnswer;
-  };
+  const push = (dir: string, query?: Record<string, string>): Promise<PushAnswer> => pushDir(g.url, key, dir, query);
   const deploy = async (dir: string, query?: Record<string, string>): Promise<PushAnswer> => {
     const pushed = await push(dir, query);
     const d = g.registry.deployments.get(pushed.deployment.id)!;
