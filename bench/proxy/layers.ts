@@ -33,6 +33,7 @@ import { Pool } from 'undici';
 import { proxy } from '../../src/gateway/proxy.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
+import { HOP_BY_HOP } from './hop-by-hop.ts';
 import {
   cpuModel,
   fmtMs,
@@ -61,18 +62,6 @@ const connections = Number(args.connections);
 const rounds = Number(args.rounds);
 const body = args.body;
 which('wrk', ['/usr/bin/wrk']);
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
 
 function listen(server: Server): Promise<string> {
   onCleanup(() => {
