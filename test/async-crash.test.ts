@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { call, fixture, modelCopy, tempDir, waitFor } from './helpers.ts';
-import { predictOk, push, serve } from './process.ts';
+import { call, fixture, modelCopy, pushDir } from './helpers.ts';
+import { tempDir } from './temp-dir.ts';
+import { waitFor } from './wait.ts';
+import { predictOk, serve } from './process.ts';
 import { webhookReceiver } from './webhook-receiver.ts';
 
 const KEY = 'crash-admin-key-0123456789';
@@ -14,7 +16,7 @@ test('every request that got a 201 reaches SUCCEEDED and its webhook, across a k
   const hooks = await webhookReceiver(t);
   const first = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
   const model = modelCopy(t, fixture('behaviours'), { model_name: 'crash-test', runtime: { predict_concurrency: 4 } });
-  const { model: m } = await push(first.url, KEY, model);
+  const { model: m } = await pushDir(first.url, KEY, model);
   await predictOk(first.url, KEY, `/model-${m.id}/production/predict`, {});
   const accepted: string[] = [];
   let killed = false;

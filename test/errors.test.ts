@@ -3,7 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { after, test } from 'node:test';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { call, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
+import { call, fixture, modelCopy, startGirder, type Running } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 // A small body limit makes 413 cheap to reach; everything else keeps the defaults.
 const girder: Running = await startGirder({ after }, { maxBodyBytes: 1000 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { call, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
+import { call, fixture, modelCopy, startGirder, type Running } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 const girder: Running = await startGirder({ after });
 

@@ -7,17 +7,12 @@ import { request } from 'undici';
 import YAML from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
 import { Girder, type StartOptions } from '../src/girder.ts';
+import { tempDir } from './temp-dir.ts';
+import { waitFor } from './wait.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const example = (name: string): string => join(ROOT, 'examples', name);
 export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name);
-
-/** A fresh temporary directory, removed after the test. */
-export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'girder-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Deep-merges plain objects; anything else in `patch` replaces. */
 function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
@@ -45,7 +40,7 @@ export interface Running {
   url: string;
   key: string;
   auth: Record<string, string>;
-  /** Pushes a directory as `girder push` does; returns the parsed answer (throws on non-2xx). */
+  /** Pushes a directory as `girder push` does (pushDir); returns the parsed answer. */
   push(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
   /** Pushes and waits until the new deployment is ACTIVE. */
   deploy(dir: string, query?: Record<string, string>): Promise<PushAnswer>;
@@ -55,6 +50,28 @@ export interface PushAnswer {
   model: { id: string; name: string };
   deployment: { id: string; name: string; environment: string | null };
   warnings: string[];
+}
+
+/**
+ * Uploads a model directory to `POST /api/v1/models/push` of the Girder at `url`, as `girder push`
+ * does; returns the parsed answer, and throws (with the answer) unless it is a 200.
+ */
+export async function pushDir(
+  url: string,
+  key: string,
+  dir: string,
+  query: Record<string, string> = {},
+): Promise<PushAnswer> {
+  const qs = new URLSearchParams(query).toString();
+  const res = await fetch(`${url}/api/v1/models/push${qs ? `?${qs}` : ''}`, {
+    method: 'POST',
+    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
+    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`push failed: ${res.status} ${text}`);
+  return JSON.parse(text) as PushAnswer;
 }
 
 /** Starts a Girder in this process on port 0, closed after the test (or suite). */
@@ -70,18 +87,7 @@ export async function startGirder(
   });
   const key = opts.apiKey ?? g.newAdminKey!;
   const auth = { authorization: `Api-Key ${key}` };
-  const push = async (dir: string, query: Record<string, string> = {}): Promise<PushAnswer> => {
-    const qs = new URLSearchParams(query).toString();
-    const res = await fetch(`${g.url}/api/v1/models/push${qs ? `?${qs}` : ''}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': BUNDLE_CONTENT_TYPE },
-      body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    const body = await res.json();
-    if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(body)}`);
-    return body as PushAnswer;
-  };
+  const push = (dir: string, query?: Record<string, string>): Promise<PushAnswer> => pushDir(g.url, key, dir, query);
   const deploy = async (dir: string, query?: Record<string, string>): Promise<PushAnswer> => {
     const pushed = await push(dir, query);
     const d = g.registry.deployments.get(pushed.deployment.id)!;
@@ -89,15 +95,6 @@ export async function startGirder(
     return pushed;
   };
   return { g, url: g.url, key, auth, push, deploy };
-}
-
-/** Polls `check` until it is true; fails with what was awaited after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** An HTTP call that may set any header (fetch forbids Host). Returns status, headers and text. */

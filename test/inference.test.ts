@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { call, example, fixture, startGirder, waitFor, type PushAnswer, type Running } from './helpers.ts';
+import { call, example, fixture, startGirder, type PushAnswer, type Running } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 const DOMAIN = 'girder.test';
 // One Girder for the file, started at the top level so that `after` closes it when the file ends.

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { call, example, fixture, modelCopy, startGirder, waitFor, type Running } from './helpers.ts';
+import { call, example, fixture, modelCopy, startGirder, type Running } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 const girder: Running = await startGirder({ after });
 const api = (path: string, method = 'GET', body?: unknown) =>

@@ -1,9 +1,7 @@
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { BUNDLE_CONTENT_TYPE, packDir } from '../src/control/packaging/bundle.ts';
-import { ROOT, call, waitFor } from './helpers.ts';
+import { ROOT, call } from './helpers.ts';
+import { waitFor } from './wait.ts';
 
 /** Helpers for tests that run `girder serve` as a real process. */
 
@@ -42,22 +40,6 @@ export async function serve(
   const m = /listening on (http:\/\/\S+)/.exec(out);
   if (!m) throw new Error(`girder serve did not start:\n${out}`);
   return { child, url: m[1], output: () => out, exited };
-}
-
-export async function push(
-  url: string,
-  key: string,
-  dir: string,
-  query = '',
-): Promise<{ model: { id: string }; deployment: { id: string } }> {
-  const res = await fetch(`${url}/api/v1/models/push${query}`, {
-    method: 'POST',
-    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(dir))) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
-  assert.equal(res.status, 200);
-  return res.json() as Promise<{ model: { id: string }; deployment: { id: string } }>;
 }
 
 /** Calls predict until it answers 200 (the replica may still be starting); returns the JSON. */

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, call, example, fixture, tempDir, waitFor } from './helpers.ts';
-import { alive, predictOk, push, serve } from './process.ts';
+import { ROOT, call, example, fixture, pushDir } from './helpers.ts';
+import { tempDir } from './temp-dir.ts';
+import { waitFor } from './wait.ts';
+import { alive, predictOk, serve } from './process.ts';
 
 test('the first start creates an admin key, prints it once and saves it with mode 0600', async (t) => {
   const dir = tempDir(t);
@@ -45,8 +47,8 @@ test('a restart keeps models, deployments, environments, keys and secrets, and s
   const key = 'restart-admin-key-0123456789';
   const first = await serve(t, dir, { GIRDER_API_KEY: key });
   const auth = { authorization: `Api-Key ${key}` };
-  const echo = await push(first.url, key, example('custom-echo'));
-  const staged = await push(first.url, key, fixture('behaviours'), '?environment=staging');
+  const echo = await pushDir(first.url, key, example('custom-echo'));
+  const staged = await pushDir(first.url, key, fixture('behaviours'), { environment: 'staging' });
   const invoke = await call(`${first.url}/api/v1/api_keys`, {
     headers: auth,
     body: JSON.stringify({ type: 'WORKSPACE_INVOKE', name: 'ci' }),
@@ -98,8 +100,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const dir = tempDir(t);
     const key = 'signal-admin-key-0123456789';
     const s = await serve(t, dir, { GIRDER_API_KEY: key });
-    const node = await push(s.url, key, fixture('behaviours'));
-    const custom = await push(s.url, key, fixture('counter-server'));
+    const node = await pushDir(s.url, key, fixture('behaviours'));
+    const custom = await pushDir(s.url, key, fixture('counter-server'));
     const pids = [
       (await predictOk(s.url, key, `/model-${node.model.id}/production/predict`, { pid: true })).pid,
       (await predictOk(s.url, key, `/model-${custom.model.id}/production/predict`, {})).pid,
@@ -115,8 +117,8 @@ test('after a kill -9 of Girder, runner replicas exit by themselves and the next
   const dir = tempDir(t);
   const key = 'kill9-admin-key-0123456789';
   const first = await serve(t, dir, { GIRDER_API_KEY: key });
-  const node = await push(first.url, key, fixture('behaviours'));
-  const custom = await push(first.url, key, fixture('counter-server'));
+  const node = await pushDir(first.url, key, fixture('behaviours'));
+  const custom = await pushDir(first.url, key, fixture('counter-server'));
   const nodePid = (await predictOk(first.url, key, `/model-${node.model.id}/production/predict`, { pid: true })).pid;
   const customPid = (await predictOk(first.url, key, `/model-${custom.model.id}/production/predict`, {})).pid;
   const record = join(dir, 'run', 'replicas.json');

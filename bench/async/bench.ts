@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 
 // wrk runs as its own process while this one (Girder in-process) serves it: never block on it.
 const run = promisify(execFile);
-import { call, fixture, modelCopy, startGirder, waitFor } from '../../test/helpers.ts';
+import { call, fixture, modelCopy, startGirder } from '../../test/helpers.ts';
+import { waitFor } from '../../test/wait.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -34,6 +34,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { newRequestId } from '../../src/ids.ts';
+import { HOP_BY_HOP } from './hop-by-hop.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,18 +63,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   for await (const c of req) chunks.push(c as Buffer);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
 
 const pool = new Pool(`http://127.0.0.1:${values['upstream-port']}`, {
   connections: null,

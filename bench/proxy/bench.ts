@@ -26,6 +26,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../../src/runtime/ports.ts';
+import { waitFor } from '../../test/wait.ts';
 import {
   canConnect,
   childPids,
@@ -33,7 +35,6 @@ import {
   cpuUs,
   fmtMs,
   fmtRps,
-  freePort,
   groupPids,
   loadAverage,
   luaScript,
@@ -45,7 +46,6 @@ import {
   spawnSyncText,
   startGirderServe,
   stopChild,
-  waitFor,
   which,
   wrkVersion,
   type WrkResult,

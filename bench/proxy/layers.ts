@@ -34,6 +34,7 @@ import { proxiedBody } from '../../src/gateway/body.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
 import { callReplica } from '../../src/runtime/replica-call.ts';
+import { HOP_BY_HOP } from './hop-by-hop.ts';
 import {
   cpuModel,
   fmtMs,
@@ -62,18 +63,6 @@ const connections = Number(args.connections);
 const rounds = Number(args.rounds);
 const body = args.body;
 which('wrk', ['/usr/bin/wrk']);
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
 
 function listen(server: Server): Promise<string> {
   onCleanup(() => {

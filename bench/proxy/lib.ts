@@ -4,15 +4,16 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { BUNDLE_CONTENT_TYPE, packDir } from '../../src/control/packaging/bundle.ts';
 import { Girder } from '../../src/girder.ts';
 import { newApiKey } from '../../src/ids.ts';
+import { pushDir } from '../../test/helpers.ts';
+import { waitFor } from '../../test/wait.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+const ECHO_DIR = join(ROOT, 'examples', 'custom-echo');
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup: everything started registers how to stop it; run on success, failure and signals.
@@ -82,17 +83,6 @@ export function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
@@ -102,14 +92,6 @@ export function canConnect(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** The path of a command on PATH (or the first fallback that exists). */
@@ -313,29 +295,16 @@ export interface EchoGirder {
   predictUrl: string;
 }
 
-/** Pushes examples/custom-echo through the management API, as `girder push` does. */
-async function pushEcho(url: string, key: string): Promise<{ model: { id: string }; deployment: { id: string } }> {
-  const res = await fetch(`${url}/api/v1/models/push`, {
-    method: 'POST',
-    headers: { authorization: `Api-Key ${key}`, 'content-type': BUNDLE_CONTENT_TYPE },
-    body: Readable.toWeb(Readable.from(packDir(join(ROOT, 'examples', 'custom-echo')))) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
-  const pushed = (await res.json()) as { model: { id: string }; deployment: { id: string } };
-  if (!res.ok) throw new Error(`push failed: ${res.status} ${JSON.stringify(pushed)}`);
-  return pushed;
-}
-
 /**
  * Starts a Girder in this process on port 0, pushes examples/custom-echo through the management API
- * (as `girder push` and test/helpers.ts do) and waits until the deployment is ACTIVE. Closed by
- * cleanup().
+ * (pushDir from test/helpers.ts, as `girder push` does) and waits until the deployment is ACTIVE.
+ * Closed by cleanup().
  */
 export async function startEchoGirder(dataDir: string): Promise<EchoGirder> {
   const g = await Girder.start({ dataDir, port: 0 });
   onCleanup(() => g.close());
   const key = g.newAdminKey!;
-  const pushed = await pushEcho(g.url, key);
+  const pushed = await pushDir(g.url, key, ECHO_DIR);
   const d = g.registry.deployments.get(pushed.deployment.id)!;
   await waitFor(() => g.supervisor.status(d).status === 'ACTIVE', 30_000, `deployment ${d.id} to be ACTIVE`);
   const replicas = g.supervisor.replicas(d.id);
@@ -390,7 +359,7 @@ export async function startGirderServe(dataDir: string): Promise<ServedEcho> {
   const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
   if (!url) throw new Error(`girder serve did not start:\n${out}`);
   const auth = { authorization: `Api-Key ${key}` };
-  const pushed = await pushEcho(url, key);
+  const pushed = await pushDir(url, key, ECHO_DIR);
   const deploymentUrl = `${url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}`;
   await waitFor(
     async () =>

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { newReplicaId } from '../ids.ts';
 import type { LogBook } from './logs.ts';
+import { freePort } from './ports.ts';
 import type { LaunchSpec } from './runners/launch.ts';
 import type { SlotHolder } from './slots.ts';
 
@@ -24,19 +24,6 @@ export interface ReplicaOptions {
   /** Restart a replica whose liveness has failed this long. */
   restartAfterMs: number;
   probeIntervalMs: number;
-}
-
-/** Finds a free loopback port by binding port 0. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { AsyncRequestPatch, AsyncRequestRecord } from '../../records/async.ts';
+import { json } from './rows.ts';
 import { setClause, type Columns } from './set-clause.ts';
-
-const json = (v: unknown): string => JSON.stringify(v);
+import { transaction } from './transaction.ts';
 
 /** Column of the async_requests table for each patchable field. */
 const COLUMNS: Columns = {
@@ -35,39 +35,38 @@ export function writeAsyncBatch(
     if (!s) cache.set(sql, (s = db.prepare(sql)));
     return s;
   };
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const insert = stmt(INSERT);
-    for (const r of inserts) {
-      insert.run(
-        r.id,
-        r.modelId,
-        r.deploymentId,
-        r.priority,
-        r.seq,
-        r.input,
-        r.webhookEndpoint,
-        r.maxTimeInQueueMs,
-        json(r.retry),
-        r.keepOutput ? 1 : 0,
-        r.status,
-        r.webhookStatus,
-        r.attempts,
-        r.notBefore,
-        r.webhookAttempts,
-        r.createdAt,
-        r.statusAt,
-        json(r.errors),
-        r.output,
-      );
-    }
-    for (const { id, ...patch } of patches) {
-      const set = setClause(patch, COLUMNS);
-      if (set) stmt(`UPDATE async_requests SET ${set.sql} WHERE id = ?`).run(...set.values, id);
-    }
-    db.exec('COMMIT');
-  } catch (err) {
-    db.exec('ROLLBACK');
-    throw err;
-  }
+  transaction(
+    db,
+    () => {
+      const insert = stmt(INSERT);
+      for (const r of inserts) {
+        insert.run(
+          r.id,
+          r.modelId,
+          r.deploymentId,
+          r.priority,
+          r.seq,
+          r.input,
+          r.webhookEndpoint,
+          r.maxTimeInQueueMs,
+          json(r.retry),
+          r.keepOutput ? 1 : 0,
+          r.status,
+          r.webhookStatus,
+          r.attempts,
+          r.notBefore,
+          r.webhookAttempts,
+          r.createdAt,
+          r.statusAt,
+          json(r.errors),
+          r.output,
+        );
+      }
+      for (const { id, ...patch } of patches) {
+        const set = setClause(patch, COLUMNS);
+        if (set) stmt(`UPDATE async_requests SET ${set.sql} WHERE id = ?`).run(...set.values, id);
+      }
+    },
+    { immediate: true },
+  );
 }

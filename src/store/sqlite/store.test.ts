@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { tempDir } from '../../../test/temp-dir.ts';
 import { storeConformance } from '../conformance.ts';
 import { SqliteStore } from './store.ts';
 
@@ -20,9 +21,7 @@ storeConformance('sqlite file with writer thread', async () => {
 });
 
 test('a SQLite store keeps its data across a reopen of the file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'girder-store-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'girder.db');
+  const path = join(tempDir(t, 'girder-store-'), 'girder.db');
   const first = SqliteStore.open(path);
   await first.insertModel({ id: 'aaaaaaaa', name: 'one', createdAt: 'now', deploymentSeq: 0 });
   await first.putSecret('s', 'v', 'now');

@@ -1,138 +1,14 @@
+// The node runner: readiness, a predict's bodies, errors and logs, the constructor's arguments, and
+// how the process ends. Shared pieces: server.harness.ts.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-
-const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const JSON_TYPE = { 'content-type': 'application/json' };
-
-interface Line {
-  stream: 'stdout' | 'stderr';
-  raw: string;
-  msg: string;
-  level?: string;
-  request_id?: string;
-}
-
-interface Runner {
-  url: string;
-  child: ChildProcess;
-  lines: Line[];
-  exited: Promise<number | null>;
-  /** Resolves with the first line (already written or to come) that matches. */
-  line(match: (line: Line) => boolean): Promise<Line>;
-  predict(body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
-}
-
-interface StartOptions {
-  config?: Record<string, unknown>;
-  env?: Record<string, string>;
-  /** Wait for readiness (default), only liveness, or nothing. */
-  wait?: 'ready' | 'live' | 'none';
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  return port;
-}
-
-/** Spawns the runner on a fixture as Girder would; the child is killed when the test ends. */
-async function start(t: TestContext, fixture: string, options: StartOptions = {}): Promise<Runner> {
-  const port = await freePort();
-  const config = {
-    model_name: fixture,
-    model_module_dir: 'model',
-    model_class_filename: 'model.ts',
-    model_class_name: 'Model',
-    data_dir: 'data',
-    runtime: { predict_concurrency: 1 },
-    ...options.config,
-  };
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      GIRDER_MODEL_DIR: join(FIXTURES, fixture),
-      GIRDER_CONFIG: JSON.stringify(config),
-      GIRDER_ENVIRONMENT: 'null',
-      ...options.env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'], // stdin held open, as Girder does
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-
-  const lines: Line[] = [];
-  const waiters: Array<{ match: (line: Line) => boolean; resolve: (line: Line) => void }> = [];
-  for (const stream of ['stdout', 'stderr'] as const) {
-    createInterface({ input: child[stream]! }).on('line', (raw) => {
-      const line: Line = { stream, raw, msg: raw };
-      if (raw.startsWith('{')) Object.assign(line, JSON.parse(raw));
-      lines.push(line);
-      for (const w of waiters.filter((w) => w.match(line))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    });
-  }
-
-  const url = `http://127.0.0.1:${port}`;
-  const runner: Runner = {
-    url,
-    child,
-    lines,
-    exited,
-    line: (match) => {
-      const seen = lines.find(match);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
-    },
-    predict: (body, headers = {}, signal) =>
-      fetch(`${url}/v1/models/model:predict`, {
-        method: 'POST',
-        headers: { ...JSON_TYPE, ...headers },
-        signal,
-        body: body instanceof Uint8Array ? body : JSON.stringify(body),
-      }),
-  };
-  if (options.wait !== 'none') await until(`${url}/`);
-  if ((options.wait ?? 'ready') === 'ready') await until(`${url}/v1/models/model`);
-  return runner;
-}
-
-/** Polls until the URL answers 200. */
-async function until(url: string): Promise<void> {
-  for (;;) {
-    const res = await fetch(url).catch(() => null);
-    if (res?.status === 200) return;
-    await sleep(20);
-  }
-}
-
-async function errorOf(res: Response): Promise<string> {
-  return ((await res.json()) as { error: string }).error;
-}
-
-async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
-  const { value } = await reader.read();
-  return new TextDecoder().decode(value);
-}
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/temp-dir.ts';
+import { errorOf, FIXTURES, JSON_TYPE, start, until } from './server.harness.ts';
 
 test('readiness is 503 until a slow load() finishes, then 200', { timeout: 15_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'girder-load-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'girder-load-');
   const gate = join(dir, 'go');
   const runner = await start(t, 'slow-load', { env: { LOAD_GATE: gate }, wait: 'live' });
 
@@ -161,38 +37,6 @@ test('non-JSON bodies reach the model as bytes, and bytes go back as octet-strea
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/octet-stream');
   assert.deepEqual(new Uint8Array(await res.arrayBuffer()), new Uint8Array([3, 2, 1]));
-});
-
-test('a streamed chunk arrives before the model yields the next one', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const res = await runner.predict({ mode: 'chunks', id: 's1' });
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
-  const reader = res.body!.getReader();
-  // The model yields its second chunk only after the request below opens the gate.
-  assert.equal(await readChunk(reader), 'first\n');
-  const opener = runner.predict({ id: 'opener', open: 's1' });
-  assert.equal(await readChunk(reader), '{"second":true}\n');
-  assert.equal((await reader.read()).done, true);
-  assert.equal((await opener).status, 200);
-});
-
-test('Accept: application/json joins a stream into one JSON string, as Truss does', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const res = await runner.predict({ mode: 'short', id: 'g1' }, { accept: 'application/json' });
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get('content-type'), 'application/json');
-  assert.equal(await res.json(), 'ab{"c":1}\n');
-});
-
-test('the OpenAI SDK still gets a stream though it sends Accept: application/json', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const res = await runner.predict(
-    { mode: 'short', id: 'g2' },
-    { accept: 'application/json', 'user-agent': 'AsyncOpenAI/Python 1.55.0' },
-  );
-  assert.equal(res.headers.get('transfer-encoding'), 'chunked');
-  assert.equal(await res.text(), 'ab{"c":1}\n');
 });
 
 test('an exception in the model is a 500 with its message and the Baseten error headers', {
@@ -249,47 +93,8 @@ test('predict_concurrency=1 runs one predict at a time', { timeout: 15_000 }, as
   assert.equal((await first).status, 200);
 });
 
-test('a client abort fires ctx.signal and stops pulling from the stream', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const abort = new AbortController();
-  const res = await runner.predict({ mode: 'ticks', id: 't1' }, {}, abort.signal);
-  assert.equal(await readChunk(res.body!.getReader()), 'tick\n');
-  abort.abort();
-  await runner.line((l) => l.msg === 'aborted t1');
-  await runner.line((l) => l.msg === 'closed t1'); // the generator's finally: the runner called return()
-});
-
-test('a stream is pulled only as fast as the client reads (backpressure)', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const abort = new AbortController();
-  const res = await runner.predict({ mode: 'flood', id: 'f1' }, {}, abort.signal);
-  await res.body!.getReader().read();
-  abort.abort();
-  const closed = await runner.line((l) => l.msg.startsWith('closed f1 after '));
-  // Without waiting for 'drain' the never-waiting generator would be drained whole (1024 MiB).
-  assert.ok(Number(closed.msg.split(' ').at(-1)) < 64, closed.msg);
-});
-
-test('an exception after the stream started cuts the connection', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'stream');
-  const res = await runner.predict({ mode: 'broken', id: 'b1' });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  assert.equal(await readChunk(reader), 'partial\n');
-  await assert.rejects(reader.read());
-  await runner.line((l) => l.stream === 'stderr' && l.msg.includes('stream broke'));
-});
-
-test('a streaming predict with postprocess is a 412 ModelDefinitionError', { timeout: 15_000 }, async (t) => {
-  const runner = await start(t, 'pipeline');
-  const res = await runner.predict({ x: 1, stream: true });
-  assert.equal(res.status, 412);
-  assert.match(await errorOf(res), /^ModelDefinitionError: /);
-});
-
 test('secrets, environment, data dir and config reach the constructor', { timeout: 15_000 }, async (t) => {
-  const secrets = await mkdtemp(join(tmpdir(), 'girder-secrets-'));
-  t.after(() => rm(secrets, { recursive: true, force: true }));
+  const secrets = tempDir(t, 'girder-secrets-');
   await writeFile(join(secrets, 'hf_token'), 'hf_abc');
   const runner = await start(t, 'echo', {
     config: { model_class_name: 'Echo' },

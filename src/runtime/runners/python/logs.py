@@ -4,7 +4,7 @@ Girder reads the replica's stdout and stderr line by line. Output produced while
 (print, sys.stderr writes, `logging` records) must become one JSON line
 `{"level", "msg", "request_id"}` so Girder can attach it to that request; anything else stays a
 plain line. The current request travels in a contextvar: each handler thread sets it for the request
-it serves, and coroutines run on the shared event loop inherit it (see model_host.AsyncRunner).
+it serves, and coroutines run on the shared event loop inherit it (see model_async.AsyncRunner).
 """
 
 from __future__ import annotations

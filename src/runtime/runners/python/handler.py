@@ -1,0 +1,230 @@
+"""The replica's HTTP side: the Truss server's endpoints (see ../PROTOCOL.md), answered by a
+BaseHTTPRequestHandler per connection. Bodies are decoded and encoded by payloads.py; the model runs
+in model_host.py.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
+
+from . import logs, payloads
+from .model_args import ClientDisconnected, ModelRequest
+from .model_async import Stream
+from .model_class import ModelDefinitionError
+
+# X-BASETEN-ERROR-SOURCE 04 = the truss server; code 600 = the model's fault, 700 = the client's.
+MODEL_ERROR_HEADERS = {"X-BASETEN-ERROR-SOURCE": "04", "X-BASETEN-ERROR-CODE": "600"}
+CLIENT_ERROR_HEADERS = {"X-BASETEN-ERROR-SOURCE": "04", "X-BASETEN-ERROR-CODE": "700"}
+NOT_READY = {"error": "Model with name model is not ready."}
+
+# Truss accepts any model name in these paths; Girder always uses "model".
+READINESS_PATH = re.compile(r"^/v1/models/[^/:]+$")
+LOADED_PATH = re.compile(r"^/v1/models/[^/:]+/loaded$")
+PREDICT_PATH = re.compile(r"^/v1/models/[^/:]+:predict$")
+
+
+class Replica:
+    """What the handlers share: the model, and how many requests are in flight (for shutdown)."""
+
+    def __init__(self, host):
+        self.host = host
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def request_started(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def request_finished(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def is_ready(self) -> bool:
+        if not self.host.loaded:
+            return False
+        try:
+            healthy = self.host.is_healthy()
+        except Exception:
+            logs.exception("Exception while checking if model is healthy")
+            healthy = False
+        if not healthy:
+            logs.warning("Health check failed.")
+        return healthy
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: every response has Content-Length or is chunked
+    server_version = "girder-python-runner"
+    disable_nagle_algorithm = True  # stream chunks leave at once
+    replica: Replica  # set in server.main()
+
+    def log_message(self, format, *args) -> None:
+        pass  # Girder logs requests itself; one line per probe would drown the model's output
+
+    # -- routes ----------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        if self.headers.get("Content-Length", "0") != "0" or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # an unexpected body we do not read: the connection cannot be reused
+        path = urlsplit(self.path).path
+        if path == "/":
+            self._send_json(200, True)
+        elif READINESS_PATH.match(path):
+            if self.replica.is_ready():
+                self._send_json(200, {})
+            else:
+                self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+        elif LOADED_PATH.match(path):
+            if self.replica.host.loaded:
+                self._send_json(200, {})
+            else:
+                self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+        else:
+            self._send_json(404, {"error": "Not Found"})
+
+    def do_POST(self) -> None:
+        if not PREDICT_PATH.match(urlsplit(self.path).path):
+            self.close_connection = True  # the body was not read
+            self._send_json(404, {"error": "Not Found"})
+            return
+        self.replica.request_started()
+        try:
+            with logs.request_scope(self.headers.get("x-baseten-request-id")):
+                self._predict()
+        finally:
+            self.replica.request_finished()
+
+    # -- predict ---------------------------------------------------------------------------------
+
+    def _predict(self) -> None:
+        try:
+            body = payloads.read_body(self.rfile, self.headers)
+        except (payloads.BadRequest, ValueError) as error:
+            self.close_connection = True
+            self._send_json(400, {"error": f"Bad request body: {error}"}, CLIENT_ERROR_HEADERS)
+            return
+        host = self.replica.host
+        if not host.loaded:
+            self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+            return
+
+        content_type = payloads.media_type(self.headers.get("Content-Type"))
+        inputs = body
+        if host.parses_input:
+            try:
+                inputs = payloads.decode_inputs(body, content_type)
+            except payloads.InvalidPayload as error:
+                self._send_json(400, {"error": str(error)}, CLIENT_ERROR_HEADERS)
+                return
+
+        request = self._model_request(body)
+        try:
+            output = host.run_pipeline(inputs, request)
+            if isinstance(output, Stream) and self._should_gather():
+                self._send(200, payloads.encode_json(self._gather(output)), "application/json")
+            elif isinstance(output, Stream):
+                self._send_stream(output)
+            else:
+                self._send(200, *payloads.encode_output(output, content_type == payloads.MSGPACK))
+        except Exception as error:
+            self._send_model_error(error)
+
+    def _model_request(self, body: bytes) -> ModelRequest:
+        headers = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        return ModelRequest(headers, body, self.connection)
+
+    def _send_model_error(self, error: Exception) -> None:
+        status = getattr(error, "status_code", None)
+        if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+            status = 500
+        detail = getattr(error, "detail", None)  # fastapi's HTTPException carries its message here
+        message = detail if detail is not None else (str(error) or type(error).__name__)
+        if isinstance(error, (ModelDefinitionError, ClientDisconnected)):
+            logs.warning(str(message))
+        else:
+            logs.exception(f"Exception while running the model: {message}")
+        self._send_json(status, {"error": message}, MODEL_ERROR_HEADERS)
+
+    def _should_gather(self) -> bool:
+        """Truss's quirk: a client asking for JSON gets a stream joined into one JSON string, except the
+        OpenAI SDK, which asks for JSON even when it streams. (Girder forwards no User-Agent to replicas,
+        so through the gateway only the Accept header decides.)"""
+        if "openai" in (self.headers.get("User-Agent") or "").lower():
+            return False
+        return (self.headers.get("Accept") or "").strip().lower() == "application/json"
+
+    @staticmethod
+    def _gather(stream) -> str:
+        try:
+            parts = []
+            while (chunk := stream.next_chunk()) is not None:
+                parts.append(chunk)
+            return b"".join(parts).decode("utf-8", errors="replace")
+        finally:
+            stream.close()
+
+    def _send_stream(self, stream) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while True:
+                try:
+                    chunk = stream.next_chunk()
+                except Exception:
+                    # The status line is gone already: end abruptly so the client sees a broken stream.
+                    logs.exception("Exception while generating streamed response")
+                    self._drop_connection()
+                    return
+                if chunk is None:
+                    break
+                if chunk:  # an empty chunk would mean "end of body" in chunked encoding
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            logs.warning("Client disconnected during a streamed response; closing the generator.")
+            self.close_connection = True
+        finally:
+            try:
+                stream.close()
+            except Exception:  # a generator whose `finally` raises; the response is already gone
+                logs.exception("Exception while closing the model's generator")
+
+    def _drop_connection(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _send_json(self, status: int, value, headers=None) -> None:
+        self._send(status, payloads.encode_json(value), "application/json", headers)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers=None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")  # tell a keep-alive client not to reuse it
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True  # the client is gone; nothing left to tell it
