@@ -34,7 +34,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { newRequestId } from '../../src/ids.ts';
-import { HOP_BY_HOP } from './hop-by-hop.ts';
+import { HOP_BY_HOP } from '../../src/runtime/replica-call.ts';
 
 const { values } = parseArgs({
   options: {

@@ -33,8 +33,7 @@ import { Pool } from 'undici';
 import { proxiedBody } from '../../src/gateway/body.ts';
 import { handleInference } from '../../src/gateway/routes/inference.ts';
 import { parseRoute, type Route } from '../../src/gateway/target.ts';
-import { callReplica } from '../../src/runtime/replica-call.ts';
-import { HOP_BY_HOP } from './hop-by-hop.ts';
+import { callReplica, HOP_BY_HOP } from '../../src/runtime/replica-call.ts';
 import {
   cpuModel,
   fmtMs,

@@ -41,7 +41,7 @@ export interface ReplicaCall {
 }
 
 /** Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

@@ -5,7 +5,7 @@ import { setClause, type Columns } from './set-clause.ts';
 import { transaction } from './transaction.ts';
 
 /** Column of the async_requests table for each patchable field. */
-const COLUMNS: Columns = {
+const COLUMNS: Columns<AsyncRequestRecord> = {
   status: ['status', (v) => v],
   webhookStatus: ['webhook_status', (v) => v],
   attempts: ['attempts', (v) => v],

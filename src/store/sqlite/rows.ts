@@ -96,7 +96,7 @@ export const toWebhookSecret = (r: Row): WebhookSecretRecord => ({
 });
 
 /** Column names of the deployments table for each patchable field. */
-export const DEPLOYMENT_COLUMNS: Columns = {
+export const DEPLOYMENT_COLUMNS: Columns<DeploymentRecord> = {
   name: ['name', (v) => v],
   createdAt: ['created_at', (v) => v],
   isDevelopment: ['is_development', (v) => (v ? 1 : 0)],
