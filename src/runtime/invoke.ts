@@ -1,34 +1,21 @@
-import type { Readable } from 'node:stream';
 import { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
-import { callReplica } from './replica-call.ts';
+import { callReplica, type ReplicaCall } from './replica-call.ts';
 import type { Replica } from './replica.ts';
-import type { Reply } from './reply.ts';
 import type { SlotClass } from './slots.ts';
 import type { Supervisor } from './supervisor.ts';
 
-/** One request to a deployment, from whoever admitted it (a sync call, an async dispatch, a chain hop). */
-export interface Invocation {
+/**
+ * One request to a deployment, from whoever admitted it (a sync call, an async dispatch, a chain hop):
+ * a call to a replica before the replica is known. `deadline` covers waiting for a slot and the call.
+ */
+export interface Invocation extends Omit<ReplicaCall, 'replica' | 'path' | 'logsHint'> {
   deployment: DeploymentRecord;
   /** Sync requests take a freed slot before async ones. */
   cls: SlotClass;
-  method: string;
   /** Path (and query) on the replica; null for its predict endpoint. */
   path: string | null;
-  /** The caller's headers, flat [name, value, …]; only the forwarded ones reach the replica. */
-  headers: string[];
-  body: Buffer | Readable | null;
-  requestId: string;
-  res: Reply;
-  responseHeaders: Record<string, string>;
-  /** Epoch ms: waiting for a slot and the call together end here (503 model_not_ready, 504 timeout). */
-  deadline: number;
-  bodyTimeoutMs: number;
-  /** A non-2xx answer becomes an `application_error` (predict), or passes through (sync routes). */
-  wrapErrors: boolean;
-  /** Once, when it is over: nothing when answered, a GirderError to answer with, or an AbortReason. */
-  onEnd: (err?: unknown) => void;
 }
 
 /**
