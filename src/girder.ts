@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Deployments } from './control/deployments.ts';
 import { Environments } from './control/environments.ts';
@@ -109,15 +109,6 @@ export class Girder implements App {
     const { key } = await this.keys.create({ type: 'WORKSPACE_MANAGE_ALL', name: 'admin' });
     writeFileSync(file, `${key}\n`, { mode: 0o600 });
     this.newAdminKey = key;
-  }
-
-  /** The admin key saved in the data dir, if this Girder created one. */
-  savedAdminKey(): string | null {
-    try {
-      return readFileSync(join(this.options.dataDir, 'admin-key'), 'utf8').trim();
-    } catch {
-      return null;
-    }
   }
 
   get url(): string {

@@ -43,6 +43,18 @@ describe('girder CLI against a running server', () => {
   test('predict prints the echo', async () => {
     const r = ok(await cli(['predict', 'custom-echo', '--data', '{"hello":"cli"}']));
     assert.deepEqual(JSON.parse(r.stdout), { hello: 'cli' });
+    assert.ok(r.stdout.endsWith('\n'), 'the answer ends with a newline, even when piped');
+  });
+
+  test('--url and --api-key work before the command as well as after it', async () => {
+    // No key in the environment: only the flags can make these calls work.
+    const bare = (args: string[]) => runCli('http://127.0.0.1:1', '', args);
+    const before = ok(await bare(['--url', g.url, '--api-key', key, 'models', '--json']));
+    assert.ok(JSON.parse(before.stdout).models.some((m: { id: string }) => m.id === modelId));
+    const after = ok(await bare(['models', '--url', g.url, '--api-key', key, '--json']));
+    assert.deepEqual(JSON.parse(after.stdout), JSON.parse(before.stdout));
+    const mixed = ok(await bare(['--url', g.url, 'predict', 'custom-echo', '--api-key', key, '--data', '{"a":1}']));
+    assert.deepEqual(JSON.parse(mixed.stdout), { a: 1 });
   });
 
   test('predict with invalid --data fails with a clear message', async () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from 'undici';
 import { MODEL_ID_RE } from '../ids.ts';
+import type { KeySource } from './snippets.ts';
 
 /** Flags every client command takes (see `common`). */
 export interface CommonOpts {
@@ -14,6 +15,8 @@ export interface CommonOpts {
 export interface Server {
   url: string;
   key: string;
+  /** Where the key came from, so that printed commands can say how to set it in a fresh shell. */
+  keySource: KeySource;
 }
 
 /** An ErrorResponse from Girder (or any non-2xx answer), as one readable message. */
@@ -33,18 +36,16 @@ export class ApiError extends Error {
  */
 export function resolveServer(opts: { url?: string; apiKey?: string }): Server {
   const url = (opts.url ?? process.env.GIRDER_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  let key = opts.apiKey ?? process.env.GIRDER_API_KEY;
-  if (!key) {
-    const file = join(process.env.GIRDER_DATA_DIR ?? '.girder', 'admin-key');
-    try {
-      key = readFileSync(file, 'utf8').trim();
-    } catch {
-      throw new Error(
-        `No API key: pass --api-key, set GIRDER_API_KEY, or run where \`girder serve\` keeps its data (${file} is missing).`,
-      );
-    }
+  if (opts.apiKey) return { url, key: opts.apiKey, keySource: { kind: 'flag' } };
+  if (process.env.GIRDER_API_KEY) return { url, key: process.env.GIRDER_API_KEY, keySource: { kind: 'env' } };
+  const file = resolve(process.env.GIRDER_DATA_DIR ?? '.girder', 'admin-key');
+  try {
+    return { url, key: readFileSync(file, 'utf8').trim(), keySource: { kind: 'file', path: file } };
+  } catch {
+    throw new Error(
+      `No API key: pass --api-key, set GIRDER_API_KEY, or run where \`girder serve\` keeps its data (${file} is missing).`,
+    );
   }
-  return { url, key };
 }
 
 /** Turns a non-2xx answer into `error (error_code)` + detail on a second line. */
@@ -71,9 +72,11 @@ const patient = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 export class Client {
   readonly url: string;
   readonly key: string;
+  readonly keySource: KeySource;
   constructor(server: Server) {
     this.url = server.url;
     this.key = server.key;
+    this.keySource = server.keySource;
   }
 
   /** fetch with the key, a clear message when nothing listens, and ApiError on non-2xx. */

@@ -10,7 +10,12 @@ import { registerSecrets } from './commands/secrets.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWebhookSecrets } from './commands/webhook-secrets.ts';
 
-const program = new Command('girder').description('Self-hosted model inference, wire-compatible with Baseten');
+// --url and --api-key are the program's too, so that they work before the command (`girder --api-key K models`)
+// as well as after it; every command reads them with optsWithGlobals().
+const program = new Command('girder')
+  .description('Self-hosted model inference, wire-compatible with Baseten')
+  .option('--url <url>', 'Girder server URL (default $GIRDER_URL or http://127.0.0.1:8080)')
+  .option('--api-key <key>', 'API key (default $GIRDER_API_KEY or .girder/admin-key)');
 registerServe(program);
 registerPush(program);
 registerModels(program);

@@ -12,11 +12,17 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `girder ARGS…` against `url` with `key`, feeding `stdin`; resolves when it exits. */
-export function runCli(url: string, key: string, args: string[], stdin = ''): Promise<Run> {
+/** Runs `girder ARGS…` against `url` with `key` (and `env`), feeding `stdin`; resolves when it exits. */
+export function runCli(
+  url: string,
+  key: string,
+  args: string[],
+  stdin = '',
+  env: Record<string, string> = {},
+): Promise<Run> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, GIRDER_URL: url, GIRDER_API_KEY: key },
+    env: { ...process.env, GIRDER_URL: url, GIRDER_API_KEY: key, ...env },
   });
   child.stdin.end(stdin);
   let stdout = '';

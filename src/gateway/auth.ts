@@ -8,16 +8,18 @@ import type { InboundRequest } from './exchange.ts';
  * `Authorization: Bearer <key>`. Throws 401 `unauthorized` when it is missing or unknown.
  */
 export function authenticate(req: Pick<InboundRequest, 'headers'>, keys: KeyRing): ApiKeyRecord {
-  const header = req.headers.authorization;
-  if (!header) {
+  const header = (req.headers.authorization ?? '').trim();
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const key = space < 0 ? '' : header.slice(space + 1).trim();
+  // No header, an empty one, or a scheme with nothing after it: the caller's key variable was empty.
+  if (!header || ((scheme === 'api-key' || scheme === 'bearer') && !key)) {
     throw new GirderError(
       'unauthorized',
-      'Missing API key.',
-      'Send the header `Authorization: Api-Key <key>` (or `Bearer <key>`).',
+      'No API key was sent.',
+      'Send the header `Authorization: Api-Key <key>` (or `Bearer <key>`); if you used $GIRDER_API_KEY, it is empty in this shell.',
     );
   }
-  const space = header.indexOf(' ');
-  const scheme = space < 0 ? '' : header.slice(0, space).toLowerCase();
   if (scheme !== 'api-key' && scheme !== 'bearer') {
     throw new GirderError(
       'unauthorized',
@@ -25,7 +27,7 @@ export function authenticate(req: Pick<InboundRequest, 'headers'>, keys: KeyRing
       'Use `Authorization: Api-Key <key>` or `Authorization: Bearer <key>`.',
     );
   }
-  const record = keys.verify(header.slice(space + 1).trim());
+  const record = keys.verify(key);
   if (!record)
     throw new GirderError(
       'unauthorized',

@@ -74,7 +74,9 @@ export function registerPredict(program: Command): void {
         process.stdout.write(chunk);
         if (chunk.length) last = chunk[chunk.length - 1];
       }
-      if (last !== 10 && process.stdout.isTTY) process.stdout.write('\n'); // keep the prompt on its own line
+      // A text answer ends with a newline, for the prompt and for line-based tools; bytes stay as they are.
+      const answered = res.headers.get('content-type') ?? '';
+      if (last !== 10 && (answered.includes('json') || answered.startsWith('text/'))) process.stdout.write('\n');
     }),
   );
 }

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { BUNDLE_CONTENT_TYPE, packDir } from '../../control/packaging/bundle.ts';
 import { type Client, type CommonOpts, common, connect, run } from '../client.ts';
 import { printJson } from '../format.ts';
+import { curlSnippet, exportLine, pythonSnippet } from '../snippets.ts';
 import { type DeploymentView, waitForDeployment } from './wait.ts';
 
 interface PushAnswer {
@@ -42,20 +43,19 @@ function targetOf(d: DeploymentView): string {
   return `deployment/${d.id}`;
 }
 
-/** config.yaml's model_metadata.example_model_input, for the curl line; `{}` when absent or unreadable. */
-function exampleInput(dir: string): string {
+/** config.yaml's model_metadata.example_model_input, for the snippets; `{}` when absent or unreadable. */
+function exampleInput(dir: string): unknown {
   try {
     const config = parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8')) as {
       model_metadata?: { example_model_input?: unknown };
     };
     const example = config?.model_metadata?.example_model_input;
-    return example === undefined ? '{}' : JSON.stringify(example);
+    return example === undefined ? {} : example;
   } catch {
-    return '{}';
+    return {};
   }
 }
 
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const clock = (): string => new Date().toTimeString().slice(0, 8);
 
 function report(client: Client, dir: string, r: PushAnswer): void {
@@ -65,8 +65,11 @@ function report(client: Client, dir: string, r: PushAnswer): void {
   console.log(
     `deployment  ${d.id} (${d.name})${d.environment ? `, environment ${d.environment}` : d.is_development ? ', development' : ''}`,
   );
+  const url = `${client.url}/model-${r.model.id}/${targetOf(d)}/predict`;
+  const input = exampleInput(dir);
+  const set = exportLine(client.keySource);
   console.log(
-    `\ncurl -s -X POST ${client.url}/model-${r.model.id}/${targetOf(d)}/predict -H "Authorization: Api-Key $GIRDER_API_KEY" -d ${shellQuote(exampleInput(dir))}\n`,
+    ['', ...(set ? [set] : []), curlSnippet(url, input), '', '# Python', ...pythonSnippet(url, input), ''].join('\n'),
   );
 }
 

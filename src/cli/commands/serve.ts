@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { packDir } from '../../control/packaging/bundle.ts';
 import { receivePush } from '../../control/packaging/push.ts';
 import { Girder } from '../../girder.ts';
+import type { DeploymentRecord } from '../../records/control.ts';
+import { curlSnippet, exportLine, type KeySource, pythonSnippet } from '../snippets.ts';
 
 const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -51,21 +53,29 @@ async function waitActive(g: Girder, modelIds: string[], timeoutMs: number): Pro
   }
 }
 
-function printQuickstart(g: Girder, key: string | null, modelIds: string[]): void {
-  const auth = key ? `Api-Key ${key}` : 'Api-Key $GIRDER_API_KEY';
-  console.log('');
-  for (const id of modelIds) {
-    const m = g.registry.model(id);
+/**
+ * What to paste to call each example: the line that sets GIRDER_API_KEY in another shell, a curl per
+ * model, and the first model's call in Python with `requests`.
+ */
+function printQuickstart(g: Girder, modelIds: string[]): void {
+  const source: KeySource = process.env.GIRDER_API_KEY
+    ? { kind: 'env' }
+    : { kind: 'file', path: join(g.options.dataDir, 'admin-key') };
+  const set = exportLine(source);
+  const lines = ['', '# In another shell:', ...(set ? [set] : [])];
+  const calls = modelIds.map((id) => {
     const d = g.registry.resolve(id, { kind: 'production' }, { allowInactive: true });
-    const example =
-      (d.config as { model_metadata?: { example_model_input?: unknown } }).model_metadata?.example_model_input ?? {};
-    const { status } = g.supervisor.status(d);
-    console.log(`# ${m.name} (${status})`);
-    console.log(
-      `curl -s -X POST ${g.url}/model-${id}/production/predict -H "Authorization: ${auth}" -d '${JSON.stringify(example)}'`,
-    );
-  }
-  console.log('');
+    const url = `${g.url}/model-${id}/production/predict`;
+    return { name: g.registry.model(id).name, status: g.supervisor.status(d).status, url, input: exampleOf(d) };
+  });
+  for (const c of calls) lines.push(`# ${c.name} (${c.status})`, curlSnippet(c.url, c.input));
+  if (calls.length) lines.push('', `# Python, ${calls[0].name}:`, ...pythonSnippet(calls[0].url, calls[0].input));
+  console.log([...lines, ''].join('\n'));
+}
+
+/** config.yaml's model_metadata.example_model_input, `{}` when it has none. */
+function exampleOf(d: DeploymentRecord): unknown {
+  return (d.config.model_metadata as { example_model_input?: unknown }).example_model_input ?? {};
 }
 
 interface ServeFlags {
@@ -158,14 +168,17 @@ export function registerServe(program: Command): void {
           `  ${g.newAdminKey}`,
         );
       console.log(banner.join('\n'));
-      const key = process.env.GIRDER_API_KEY || g.savedAdminKey();
       if (o.examples) {
         console.log('Deploying the example models…');
         const ids = await deployExamples(g);
         await waitActive(g, ids, 120_000);
-        printQuickstart(g, key, ids);
+        printQuickstart(g, ids);
       }
-      console.log(`Push your own model: GIRDER_URL=${g.url} GIRDER_API_KEY=<key> npm run girder -- push DIR`);
+      console.log(
+        g.url === 'http://127.0.0.1:8080' && g.options.dataDir === resolve('.girder')
+          ? 'Push your own model from this directory: npx girder push DIR'
+          : `Push your own model: npx girder --url ${g.url} push DIR`,
+      );
     });
 }
 
