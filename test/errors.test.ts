@@ -147,7 +147,7 @@ test('a deactivated deployment is 404 model_unavailable, and works again once ac
   assert.equal((await call(`${base}/deactivate`, { headers: girder.auth })).status, 200);
   const r = await call(target, { headers: girder.auth, body: '{}' });
   assertError(r, 404, 'model_unavailable', 'deployment_deactivated');
-  assert.match(r.json.detail, /activate/);
+  assert.match(r.json.detail, new RegExp(`girder activate ${own.model.id} ${own.deployment.name}`));
   assert.equal((await call(`${base}/activate`, { headers: girder.auth })).status, 200);
   assert.equal((await call(target, { headers: girder.auth, body: '{}' })).status, 200);
 });

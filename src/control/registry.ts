@@ -161,7 +161,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       throw new GirderError(
         'model_unavailable',
         `Deployment ${deployment.name} (${deployment.id}) of model ${model.name} is deactivated.`,
-        `Activate it with POST /api/v1/models/${modelId}/deployments/${deployment.id}/activate.`,
+        `Activate it with \`girder activate ${modelId} ${deployment.name}\` (POST /api/v1/models/${modelId}/deployments/${deployment.id}/activate).`,
         { status: 404, reason: 'deployment_deactivated' },
       );
     }
