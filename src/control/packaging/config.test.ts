@@ -185,6 +185,12 @@ test('a YAML syntax error is a ConfigError with its line', () => {
   assert.match(err.message, /^config\.yaml:4: invalid YAML: /);
 });
 
+test('a line indented under a plain value is named, not the value above it', () => {
+  const err = configError(() => parseModelConfig('model_name: x\ndescription: a model\n  runtime: 2\n'));
+  assert.equal(err.line, 3);
+  assert.match(err.message, /^config\.yaml:3: invalid YAML: this line is indented under line 2/);
+});
+
 test('a duplicate key is a syntax error', () => {
   const err = configError(() => parseModelConfig('model_name: a\nmodel_name: b\n'));
   assert.equal(err.line, 2);

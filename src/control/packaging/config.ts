@@ -22,6 +22,7 @@ import {
   type Node,
   type ScalarTag,
   type Tags,
+  type YAMLError,
 } from 'yaml';
 import type { ModelConfig } from '../../records/model-config.ts';
 import { ConfigSchema } from './config-schema.ts';
@@ -130,6 +131,22 @@ function envAsWritten(doc: Document, env: unknown): unknown {
 }
 
 /**
+ * Where a YAML syntax error is, as a user reads it. The parser reports a line indented under a plain
+ * value (`c: 3` then `  d: 4`) at the value above it, since that value would have had to be a key:
+ * the line to fix is the indented one, so that one is named.
+ */
+function syntaxErrorAt(text: string, err: YAMLError): { line: number | null; reason: string } {
+  const reason = err.message.split(' at line ')[0];
+  const line = err.linePos?.[0].line ?? null;
+  if (err.code !== 'BLOCK_AS_IMPLICIT_KEY' || line === null) return { line, reason };
+  const lines = text.split(/\r?\n/);
+  const indent = (l: string): number => l.length - l.trimStart().length;
+  const next = lines.findIndex((l, i) => i >= line && l.trim() !== '' && !l.trimStart().startsWith('#'));
+  if (next < 0 || indent(lines[next]) <= indent(lines[line - 1])) return { line, reason };
+  return { line: next + 1, reason: `this line is indented under line ${line}, whose value is not a mapping` };
+}
+
+/**
  * Parses and validates `config.yaml`. Throws ConfigError; returns the normalized config and one warning
  * per unknown key (kept in `raw`, not used by Girder).
  *
@@ -142,8 +159,8 @@ export function parseModelConfig(text: string, fileName = 'config.yaml'): { conf
   const doc = parseDocument(text, { lineCounter: lines, version: '1.1', customTags: PYYAML_TAGS });
   const syntax = doc.errors[0];
   if (syntax) {
-    const line = syntax.linePos?.[0].line ?? null;
-    throw new ConfigError(fileName, '', line, `invalid YAML: ${syntax.message.split(' at line ')[0]}`);
+    const { line, reason } = syntaxErrorAt(text, syntax);
+    throw new ConfigError(fileName, '', line, `invalid YAML: ${reason}`);
   }
   const warnings = doc.warnings.map(
     (w) => `${fileName}:${w.linePos?.[0].line ?? '?'}: ${w.message.split(' at line ')[0]}`,
