@@ -2,6 +2,7 @@ import { badRequest } from '../errors.ts';
 import type { DeploymentRecord, ModelRecord } from '../records/control.ts';
 import type { DeploymentFiles, Deployments } from './deployments.ts';
 import { isEnvironmentName, type Environments } from './environments.ts';
+import { checkOpenAINames } from './openai-names.ts';
 import type { Registry } from './registry.ts';
 
 export interface NewDeployment extends DeploymentFiles {
@@ -56,6 +57,7 @@ export class Pushes {
         'Use lowercase letters, digits and hyphens.',
       );
     }
+    checkOpenAINames(this.#registry, input.modelName, input.config);
     const model = await this.#deployments.modelNamed(input.modelName);
     if (input.development) return { model, ...(await this.#deployments.putDevelopment(model, input)) };
 

@@ -10,6 +10,7 @@ import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
 import { handleInference, serveFastModelCall } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
+import { handleOpenAI } from './openai/route.ts';
 import { parseRoute, type Route } from './target.ts';
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -32,6 +33,7 @@ function dispatch(
     case 'async_request':
       return handleAsyncRequest(app, req, res, route, requestId);
     case 'openai':
+      return handleOpenAI(app, req, res, route, requestId);
     case 'metrics':
       throw new GirderError(
         'model_does_not_exist',

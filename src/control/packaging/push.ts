@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
 import { detectModel } from './detect.ts';
+import { OPENAI_NAME_RE } from '../openai-names.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
@@ -23,7 +24,8 @@ export interface PushPlane {
   pushes: Pushes;
 }
 
-const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** Hugging Face style names (`org/Model-7B`) too, since `/v1` clients send them as `model`. */
+const MODEL_NAME_RE = OPENAI_NAME_RE;
 
 /**
  * Turns an uploaded model directory into a deployment: unpacks it into a new immutable snapshot
@@ -65,7 +67,10 @@ export async function receivePush(
     const modelName = opts.name ?? config.model_name;
     if (!modelName) throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
     if (!MODEL_NAME_RE.test(modelName))
-      throw badRequest(`Invalid model name "${modelName}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
+      throw badRequest(
+        `Invalid model name "${modelName}".`,
+        'Use letters, digits, ".", "_" and "-" (at most 100), with at most one "org/" part.',
+      );
     const entry = detectModel(dir, config);
     if (typeof entry === 'string') throw badRequest(entry);
     const result = await plane.pushes.record({
