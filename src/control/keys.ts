@@ -2,7 +2,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { badRequest, notFound } from '../errors.ts';
 import { MODEL_ID_RE, newApiKey } from '../ids.ts';
 import type { Store } from '../store/store.ts';
-import { API_KEY_TYPES, type ApiKeyRecord, type ApiKeyType } from '../records/control.ts';
+import { API_KEY_TYPES, type ApiKeyLimits, type ApiKeyRecord, type ApiKeyType } from '../records/control.ts';
 
 const NAME_RE = /^[a-z0-9-]{1,64}$/;
 
@@ -38,6 +38,15 @@ export function canInvoke(k: ApiKeyRecord, modelId: string): boolean {
   if (canManage(k)) return true;
   if (k.type !== 'WORKSPACE_INVOKE') return false;
   return k.modelIds == null || k.modelIds.includes(modelId);
+}
+
+/** 400 unless each limit given is a whole number of at least 1 (null clears it). */
+function checkLimits(limits: ApiKeyLimits): void {
+  for (const k of ['rpm', 'tpm'] as const) {
+    const v = limits[k];
+    if (v != null && (!Number.isSafeInteger(v) || v < 1))
+      throw badRequest(`${k} must be a whole number of at least 1, or null for no limit (got ${v}).`);
+  }
 }
 
 /**
@@ -78,7 +87,11 @@ export class KeyRing {
     type: ApiKeyType;
     name?: string | null;
     modelIds?: string[] | null;
+    /** `/v1` limits (requests and tokens per minute). */
+    rpm?: number | null;
+    tpm?: number | null;
   }): Promise<{ key: string; record: ApiKeyRecord }> {
+    checkLimits(opts);
     if (!(API_KEY_TYPES as readonly string[]).includes(opts.type))
       throw badRequest(`Unknown API key type "${opts.type}".`, `Use one of ${API_KEY_TYPES.join(', ')}.`);
     if (opts.name != null && !NAME_RE.test(opts.name))
@@ -91,7 +104,32 @@ export class KeyRing {
     let key = newApiKey();
     while (this.#byPrefix.has(keyPrefix(key))) key = newApiKey();
     const record = await this.register(key, { type: opts.type, name: opts.name ?? null, modelIds });
+    if (opts.rpm != null || opts.tpm != null) await this.setLimits(record.prefix, opts);
     return { key, record };
+  }
+
+  /**
+   * Sets or clears a key's `/v1` limits. The record in memory changes in place, so the next request
+   * of that key is held to the new limits without a store read.
+   *
+   * @example
+   *   await keys.setLimits('abcd1234', { rpm: 60, tpm: null }); // 60 requests a minute, no token limit
+   */
+  async setLimits(prefix: string, limits: ApiKeyLimits): Promise<ApiKeyRecord> {
+    checkLimits(limits);
+    const entry = this.#byPrefix.get(prefix);
+    if (!entry) throw notFound(`No API key with prefix "${prefix}".`, 'List keys with `girder keys list`.');
+    const change = {
+      ...(limits.rpm !== undefined && { rpm: limits.rpm }),
+      ...(limits.tpm !== undefined && { tpm: limits.tpm }),
+    };
+    await this.#store.setApiKeyLimits(prefix, change);
+    const record = entry.record;
+    for (const k of ['rpm', 'tpm'] as const) {
+      if (change[k] === null) delete record[k];
+      else if (change[k] !== undefined) record[k] = change[k];
+    }
+    return record;
   }
 
   /** Stores a given key (e.g. GIRDER_API_KEY); a no-op when that exact key is already known. */

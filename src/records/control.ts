@@ -76,6 +76,16 @@ export interface ApiKeyRecord {
   type: ApiKeyType;
   modelIds: string[] | null;
   createdAt: string;
+  /** Girder: requests per minute this key may send to `/v1`; absent or null, no limit. */
+  rpm?: number | null;
+  /** Girder: tokens (prompt + completion) per minute this key may spend on `/v1`; absent or null, no limit. */
+  tpm?: number | null;
+}
+
+/** A key's `/v1` limits as a change: a number sets one, null removes it, undefined keeps it. */
+export interface ApiKeyLimits {
+  rpm?: number | null;
+  tpm?: number | null;
 }
 
 export interface SecretRecord {

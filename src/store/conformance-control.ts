@@ -118,6 +118,19 @@ export function controlRecordsConformance(makeStore: () => Promise<Store>): void
   );
 
   test(
+    'api keys keep their /v1 limits; a patch sets, clears or keeps each',
+    withStore(async (s) => {
+      const key = { prefix: 'lim12345', hash: 'e'.repeat(64), name: null, type: 'WORKSPACE_INVOKE' as const };
+      await s.insertApiKey({ ...key, modelIds: null, createdAt: T0, rpm: 60 });
+      assert.equal(await s.setApiKeyLimits('lim12345', { tpm: 1000 }), true);
+      assert.deepEqual(await s.listApiKeys(), [{ ...key, modelIds: null, createdAt: T0, rpm: 60, tpm: 1000 }]);
+      await s.setApiKeyLimits('lim12345', { rpm: null });
+      assert.deepEqual(await s.listApiKeys(), [{ ...key, modelIds: null, createdAt: T0, tpm: 1000 }]);
+      assert.equal(await s.setApiKeyLimits('nope0000', { rpm: 1 }), false);
+    }),
+  );
+
+  test(
     'secrets upsert by name and keep their creation time',
     withStore(async (s) => {
       const first = await s.putSecret('hf_token', 'v1', T0);

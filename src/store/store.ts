@@ -1,4 +1,5 @@
 import type {
+  ApiKeyLimits,
   ApiKeyRecord,
   DeploymentRecord,
   EnvironmentRecord,
@@ -35,6 +36,8 @@ export interface Store {
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   /** Returns false when no key had that prefix. */
   deleteApiKey(prefix: string): Promise<boolean>;
+  /** Sets or clears a key's `/v1` limits (undefined fields stay); false when no key had that prefix. */
+  setApiKeyLimits(prefix: string, limits: ApiKeyLimits): Promise<boolean>;
 
   listSecrets(): Promise<SecretRecord[]>;
   /** Inserts or updates by name; keeps createdAt of an existing secret. */

@@ -16,15 +16,18 @@ export interface OpenAIErrorBody {
 export class V1Error extends GirderError {
   readonly param: string | null;
   readonly headers: Record<string, string>;
+  /** OpenAI's `type` where it is not the status's (a 429 says `requests` or `tokens`). */
+  readonly type: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    opts: ErrorOptions & { detail?: string; param?: string; headers?: Record<string, string> } = {},
+    opts: ErrorOptions & { detail?: string; param?: string; headers?: Record<string, string>; type?: string } = {},
   ) {
     super(code, message, opts.detail, opts);
     this.param = opts.param ?? null;
     this.headers = opts.headers ?? {};
+    this.type = opts.type;
   }
 }
 
@@ -55,8 +58,8 @@ export function openAIErrorBody(err: unknown): OpenAIErrorBody {
   else if (e.code === 'model_does_not_exist') code = 'model_not_found';
   else if (e.code === 'rate_limited') code = 'rate_limit_exceeded';
   const message = e.detail ? `${e.message} ${e.detail}` : e.message;
-  const param = e instanceof V1Error ? e.param : null;
-  return { error: { message, type: typeOf(e.status), param, code } };
+  const v1 = e instanceof V1Error ? e : undefined;
+  return { error: { message, type: v1?.type ?? typeOf(e.status), param: v1?.param ?? null, code } };
 }
 
 /**

@@ -12,9 +12,19 @@ import type { Route } from '../target.ts';
 import { OpenAIAnswer } from './answer.ts';
 import { type Edit, openingBrace, splice, topLevelFields, parseSpan } from './body-scan.ts';
 import { sendOpenAIError, V1Error } from './errors.ts';
+import { RateLimits } from './limits.ts';
 import { modelList, modelView } from './models.ts';
 
 export type OpenAIRoute = Extract<Route, { surface: 'openai' }>;
+
+const LIMITS = new WeakMap<App, RateLimits>();
+
+/** The `/v1` rate limits of a Girder: in memory, one per App. */
+function limitsOf(app: App): RateLimits {
+  let limits = LIMITS.get(app);
+  if (!limits) LIMITS.set(app, (limits = new RateLimits()));
+  return limits;
+}
 
 /** Paths whose streams report usage only when asked (`stream_options.include_usage`). */
 const USAGE_ON_ASK = new Set(['/v1/chat/completions', '/v1/completions']);
@@ -142,6 +152,8 @@ function send(
   }
   requireInvoke(key, name.model.id);
   const deployment = app.registry.resolve(name.model.id, { kind: 'production' });
+  const limits = limitsOf(app);
+  const admitted = limits.admit(key);
   const edits: Edit[] = [];
   const served = openAISettings(deployment.config).servedModelName;
   if (served !== null && served !== asked && fields.model) {
@@ -152,7 +164,7 @@ function send(
   const answer = new OpenAIAnswer(res, {
     askedJson: JSON.stringify(asked),
     dropUsageOnly,
-    headHeaders: () => ({ 'x-girder-overhead-ms': clock.header() }),
+    headHeaders: () => ({ ...admitted.headers(), 'x-girder-overhead-ms': clock.header() }),
   });
   const { runtime } = deployment.config;
   const deadline = Date.now() + (runtime.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
@@ -173,6 +185,8 @@ function send(
     onEnd: (err) => {
       clock.start();
       if (err !== undefined) answer.fail(err, headers);
+      const tokens = answer.tokens;
+      if (tokens) limits.spend(key, tokens.prompt + tokens.completion);
     },
   });
 }

@@ -9,9 +9,10 @@ import { authenticate, requireManage } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import { followLogs } from './logs.ts';
+import { KEY_LIMITS, OPENAI_ROUTES } from './openai-admin.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
 
-interface Ctx {
+export interface Ctx {
   app: App;
   req: IncomingMessage;
   res: ServerResponse;
@@ -21,7 +22,7 @@ interface Ctx {
 }
 
 /** A handler returns the JSON to send, or undefined when it answered itself (streams). */
-type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
+export type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
 
 const JSON_LIMIT = 1024 * 1024;
 
@@ -50,6 +51,7 @@ const KeyCreate = z.object({
   name: z.string().nullish(),
   type: z.enum(API_KEY_TYPES),
   model_ids: z.array(z.string()).nullish(),
+  ...KEY_LIMITS,
 });
 const SecretPut = z.object({ name: z.string().min(1), value: z.string() });
 const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: AutoscalingPatch.nullish() });
@@ -197,11 +199,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/api_keys$/,
     async ({ app, body }) => {
       const input = parse(KeyCreate, await body());
-      const { key } = await app.keys.create({
-        type: input.type,
-        name: input.name,
-        modelIds: input.model_ids,
-      });
+      const { key } = await app.keys.create({ ...input, modelIds: input.model_ids });
       return { api_key: key };
     },
   ],
@@ -259,6 +257,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       return { name: params[0] };
     },
   ],
+  ...OPENAI_ROUTES,
 ];
 
 /**

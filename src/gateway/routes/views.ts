@@ -75,6 +75,9 @@ export function apiKeyView(k: ApiKeyRecord) {
     model_ids: k.modelIds,
     team_name: TEAM,
     created_at: k.createdAt,
+    // Girder's `/v1` limits (README, "Limits and usage").
+    rpm: k.rpm ?? null,
+    tpm: k.tpm ?? null,
   };
 }
 

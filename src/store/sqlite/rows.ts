@@ -53,6 +53,9 @@ export const toApiKey = (r: Row): ApiKeyRecord => ({
   type: String(r.type) as ApiKeyRecord['type'],
   modelIds: r.model_ids == null ? null : parse(r.model_ids),
   createdAt: String(r.created_at),
+  // Only when set, so that a key without limits reads as it was written.
+  ...(r.rpm != null && { rpm: Number(r.rpm) }),
+  ...(r.tpm != null && { tpm: Number(r.tpm) }),
 });
 
 export const toSecret = (r: Row): SecretRecord => ({

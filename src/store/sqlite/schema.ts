@@ -80,4 +80,8 @@ export const MIGRATIONS: string[] = [
     expires_at TEXT
   );
   `,
+  `
+  ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
+  ALTER TABLE api_keys ADD COLUMN tpm INTEGER;
+  `,
 ];

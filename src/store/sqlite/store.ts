@@ -1,5 +1,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type {
+  ApiKeyLimits,
   ApiKeyRecord,
   DeploymentRecord,
   EnvironmentRecord,
@@ -159,14 +160,25 @@ export class SqliteStore implements Store {
 
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
     this.#run(
-      'INSERT INTO api_keys (prefix, hash, name, type, model_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO api_keys (prefix, hash, name, type, model_ids, created_at, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       k.prefix,
       k.hash,
       k.name,
       k.type,
       k.modelIds == null ? null : json(k.modelIds),
       k.createdAt,
+      k.rpm ?? null,
+      k.tpm ?? null,
     );
+  }
+
+  async setApiKeyLimits(prefix: string, limits: ApiKeyLimits): Promise<boolean> {
+    const rpm = limits.rpm !== undefined;
+    const tpm = limits.tpm !== undefined;
+    if (!rpm && !tpm) return this.#all('SELECT 1 FROM api_keys WHERE prefix = ?', prefix).length > 0;
+    const sets = [rpm && 'rpm = ?', tpm && 'tpm = ?'].filter(Boolean).join(', ');
+    const values = [...(rpm ? [limits.rpm ?? null] : []), ...(tpm ? [limits.tpm ?? null] : [])];
+    return this.#run(`UPDATE api_keys SET ${sets} WHERE prefix = ?`, ...values, prefix) > 0;
   }
 
   async deleteApiKey(prefix: string): Promise<boolean> {
