@@ -6,6 +6,7 @@ import { KeyRing } from './control/keys.ts';
 import { Pushes } from './control/pushes.ts';
 import { Registry } from './control/registry.ts';
 import { Secrets } from './control/secrets.ts';
+import { UsageMeter } from './control/usage.ts';
 import { DEFAULT_OPTIONS, type App, type GirderOptions } from './gateway/app-context.ts';
 import type { FrontDoor } from './gateway/http1/front-door.ts';
 import { createGatewayServer } from './gateway/server.ts';
@@ -45,6 +46,7 @@ export class Girder implements App {
   readonly webhookSecrets: WebhookSecrets;
   readonly webhooks: WebhookSender;
   readonly queue: AsyncQueue;
+  readonly usage: UsageMeter;
   readonly server: FrontDoor;
   /** The admin key created by this start (first start without GIRDER_API_KEY), else null. */
   newAdminKey: string | null = null;
@@ -84,6 +86,7 @@ export class Girder implements App {
       keepOutputs: options.asyncKeepOutputs,
       allowPrivateWebhooks: options.allowPrivateWebhooks,
     });
+    this.usage = new UsageMeter(store);
     this.server = createGatewayServer(this);
   }
 
@@ -128,7 +131,7 @@ export class Girder implements App {
       this.server.closeIdleConnections();
       await replicas;
       this.server.closeAllConnections();
-      await Promise.all([this.logs.close(), this.webhooks.close()]);
+      await Promise.all([this.logs.close(), this.webhooks.close(), this.usage.close()]);
       await this.store.close();
     })();
     return this.#closed;

@@ -8,6 +8,7 @@ import { registerPredict } from './commands/predict.ts';
 import { registerPush } from './commands/push.ts';
 import { registerSecrets } from './commands/secrets.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerUsage } from './commands/usage.ts';
 import { registerWebhookSecrets } from './commands/webhook-secrets.ts';
 
 // --url and --api-key are the program's too, so that they work before the command (`girder --api-key K models`)
@@ -23,6 +24,7 @@ registerPredict(program);
 registerAsync(program);
 registerLogs(program);
 registerKeys(program);
+registerUsage(program);
 registerSecrets(program);
 registerWebhookSecrets(program);
 await program.parseAsync();

@@ -4,6 +4,7 @@ import type { KeyRing } from '../control/keys.ts';
 import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
+import type { UsageMeter } from '../control/usage.ts';
 import type { LogBook } from '../runtime/logs.ts';
 import type { AsyncQueue } from '../queue/queue.ts';
 import type { WebhookSecrets } from '../queue/webhook-secrets.ts';
@@ -74,4 +75,6 @@ export interface App {
   supervisor: Supervisor;
   queue: AsyncQueue;
   webhookSecrets: WebhookSecrets;
+  /** `/v1` usage per hour, key and model. */
+  usage: UsageMeter;
 }

@@ -1,6 +1,7 @@
 import { describe } from 'node:test';
 import { asyncRecordsConformance } from './conformance-async.ts';
 import { controlRecordsConformance } from './conformance-control.ts';
+import { usageConformance } from './conformance-usage.ts';
 import type { Store } from './store.ts';
 
 /**
@@ -14,5 +15,6 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
   describe(`Store conformance: ${name}`, () => {
     controlRecordsConformance(makeStore);
     asyncRecordsConformance(makeStore);
+    usageConformance(makeStore);
   });
 }

@@ -6,6 +6,7 @@ import type {
   ModelRecord,
   SecretRecord,
 } from '../records/control.ts';
+import type { UsageQuery, UsageRecord } from '../records/usage.ts';
 import type { AsyncRequestHead, AsyncRequestPatch, AsyncRequestRecord, WebhookSecretRecord } from '../records/async.ts';
 
 /**
@@ -60,6 +61,11 @@ export interface Store {
   insertWebhookSecret(secret: WebhookSecretRecord): Promise<void>;
   setWebhookSecretExpiry(id: string, expiresAt: string | null): Promise<boolean>;
   deleteWebhookSecret(id: string): Promise<boolean>;
+
+  /** Adds each row's counters to its (hour, key, model), creating it; the model name is updated. */
+  addUsage(rows: UsageRecord[]): Promise<void>;
+  /** Usage rows by hour, then key, then model. */
+  listUsage(query: UsageQuery): Promise<UsageRecord[]>;
 
   close(): Promise<void>;
 }

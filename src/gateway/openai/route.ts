@@ -187,6 +187,7 @@ function send(
       if (err !== undefined) answer.fail(err, headers);
       const tokens = answer.tokens;
       if (tokens) limits.spend(key, tokens.prompt + tokens.completion);
+      app.usage.record(key.prefix, name.model, tokens);
     },
   });
 }

@@ -10,6 +10,7 @@ import type {
   SecretRecord,
 } from '../../records/control.ts';
 import type { AsyncRequestHead, AsyncRequestRecord, WebhookSecretRecord } from '../../records/async.ts';
+import type { UsageRecord } from '../../records/usage.ts';
 import type { Columns } from './set-clause.ts';
 
 export type Row = Record<string, unknown>;
@@ -109,3 +110,13 @@ export const DEPLOYMENT_COLUMNS: Columns<DeploymentRecord> = {
   autoscaling: ['autoscaling', json],
   labels: ['labels', (v) => (v == null ? null : json(v))],
 };
+
+export const toUsage = (r: Row): UsageRecord => ({
+  hour: String(r.hour),
+  keyPrefix: String(r.key_prefix),
+  modelId: String(r.model_id),
+  modelName: String(r.model_name),
+  requests: Number(r.requests),
+  promptTokens: Number(r.prompt_tokens),
+  completionTokens: Number(r.completion_tokens),
+});

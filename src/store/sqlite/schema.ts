@@ -84,4 +84,16 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
   ALTER TABLE api_keys ADD COLUMN tpm INTEGER;
   `,
+  `
+  CREATE TABLE usage_hourly (
+    hour TEXT NOT NULL,
+    key_prefix TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    PRIMARY KEY (hour, key_prefix, model_id)
+  );
+  `,
 ];

@@ -13,6 +13,7 @@ import type {
   AsyncRequestRecord,
   WebhookSecretRecord,
 } from '../../records/async.ts';
+import type { UsageQuery, UsageRecord } from '../../records/usage.ts';
 import type { Store } from '../store.ts';
 import { writeAsyncBatch } from './async-batch.ts';
 import { PRAGMAS } from './pragmas.ts';
@@ -22,6 +23,7 @@ import {
   json,
   type Row,
   toApiKey,
+  toUsage,
   toAsync,
   toAsyncHead,
   toDeployment,
@@ -32,6 +34,7 @@ import {
 } from './rows.ts';
 import { setClause } from './set-clause.ts';
 import { transaction } from './transaction.ts';
+import { addUsageBatch } from './usage-batch.ts';
 import { BatchWriter } from './writer.ts';
 
 /**
@@ -205,6 +208,29 @@ export class SqliteStore implements Store {
   async writeAsyncRequests(inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): Promise<void> {
     if (this.#writer) return this.#writer.write(inserts, patches);
     writeAsyncBatch(this.#db, this.#stmts, inserts, patches);
+  }
+
+  async addUsage(rows: UsageRecord[]): Promise<void> {
+    if (!rows.length) return;
+    if (this.#writer) return this.#writer.addUsage(rows);
+    addUsageBatch(this.#db, this.#stmts, rows);
+  }
+
+  async listUsage(q: UsageQuery): Promise<UsageRecord[]> {
+    const where: string[] = [];
+    const values: string[] = [];
+    for (const [column, op, value] of [
+      ['hour', '>=', q.since],
+      ['hour', '<', q.until],
+      ['key_prefix', '=', q.keyPrefix],
+      ['model_id', '=', q.modelId],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} ${op} ?`);
+      values.push(value);
+    }
+    const sql = `SELECT * FROM usage_hourly${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY hour, key_prefix, model_id`;
+    return this.#all(sql, ...values).map(toUsage);
   }
 
   async getAsyncRequest(id: string): Promise<AsyncRequestRecord | undefined> {

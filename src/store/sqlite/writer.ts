@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AsyncRequestPatch, AsyncRequestRecord } from '../../records/async.ts';
+import type { UsageRecord } from '../../records/usage.ts';
 
 /**
  * The main-thread side of the writer thread: hands it batches and resolves when each is committed.
@@ -31,9 +32,18 @@ export class BatchWriter {
   }
 
   write(inserts: AsyncRequestRecord[], patches: AsyncRequestPatch[]): Promise<void> {
+    return this.#send({ inserts, patches });
+  }
+
+  /** Adds usage counters (`usage-batch.ts`) in the thread. */
+  addUsage(usage: UsageRecord[]): Promise<void> {
+    return this.#send({ usage });
+  }
+
+  #send(batch: object): Promise<void> {
     const id = this.#next++;
     const done = new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    this.#worker.postMessage({ id, inserts, patches });
+    this.#worker.postMessage({ id, ...batch });
     this.#worker.ref();
     const tracked = done.finally(() => {
       this.#inflight.delete(tracked);
