@@ -35,8 +35,9 @@ function hold(name) {
 }
 
 /**
- * Writes SSE events one by one, `stand_in.delay_ms` apart; after the first, `stand_in.hold` waits for
- * a release and `stand_in.cut` drops the connection (a server dying mid-stream).
+ * Writes SSE events one by one: the role chunk and the first token at once (the time to first token
+ * is then the servers' alone), the next ones `stand_in.delay_ms` apart. After the role chunk,
+ * `stand_in.hold` waits for a release and `stand_in.cut` drops the connection (a server dying mid-stream).
  */
 async function stream(res, events, opts) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...replicaHeader });
@@ -53,7 +54,7 @@ async function stream(res, events, opts) {
     if (gone) return;
     if (i === 1 && opts?.cut === true) return void setTimeout(() => res.socket?.destroy(), 50);
     if (i === 1 && typeof opts?.hold === 'string') await hold(opts.hold);
-    else if (i > 0 && opts?.delay_ms > 0) await sleep(opts.delay_ms);
+    else if (i > 1 && opts?.delay_ms > 0) await sleep(opts.delay_ms);
     if (!gone && !res.write(`data: ${JSON.stringify(event)}\n\n`)) await new Promise((r) => res.once('drain', r));
   }
   if (!gone) res.end('data: [DONE]\n\n');

@@ -45,6 +45,7 @@ export function handleOpenAI(
   route: OpenAIRoute,
   requestId: string,
 ): void {
+  const clock = new Clock();
   const headers = { 'x-request-id': requestId, 'x-baseten-request-id': requestId };
   try {
     const { path } = route;
@@ -54,7 +55,7 @@ export function handleOpenAI(
     } else if (req.method === 'GET' && path.startsWith('/v1/models/')) {
       sendJson(res, 200, modelView(app, key, decodeURIComponent(path.slice('/v1/models/'.length))), headers);
     } else if (req.method === 'POST' && path.startsWith('/v1/')) {
-      proxy(app, req, res, key, requestId, headers);
+      proxy(app, req, res, key, requestId, headers, clock);
     } else {
       throw new V1Error('model_does_not_exist', `Unknown request URL: ${req.method} ${path}.`, {
         detail: 'Girder serves GET /v1/models and POST /v1/… with a `model` field.',
@@ -96,8 +97,8 @@ function proxy(
   key: ApiKeyRecord,
   requestId: string,
   headers: Record<string, string>,
+  clock: Clock,
 ): void {
-  const clock = new Clock();
   const max = app.options.maxBodyBytes;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > max) {
@@ -164,7 +165,12 @@ function send(
   const answer = new OpenAIAnswer(res, {
     askedJson: JSON.stringify(asked),
     dropUsageOnly,
-    headHeaders: () => ({ ...admitted.headers(), 'x-girder-overhead-ms': clock.header() }),
+    // Called when the answer's head is written: the upstream's part (from the call to its head, or to
+    // the end of a JSON answer, kept whole) is over, and Girder's work resumes.
+    headHeaders: () => {
+      clock.start();
+      return { ...admitted.headers(), 'x-girder-overhead-ms': clock.header() };
+    },
   });
   const { runtime } = deployment.config;
   const deadline = Date.now() + (runtime.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
@@ -183,7 +189,6 @@ function send(
     bodyTimeoutMs: runtime.streaming_read_timeout * 1000,
     wrapErrors: false,
     onEnd: (err) => {
-      clock.start();
       if (err !== undefined) answer.fail(err, headers);
       const tokens = answer.tokens;
       if (tokens) limits.spend(key, tokens.prompt + tokens.completion);
