@@ -54,6 +54,15 @@ export interface Model {
   predict(input: unknown, ctx: ModelContext): unknown;
   postprocess?(output: unknown, ctx: ModelContext): unknown;
   isHealthy?(): boolean | Promise<boolean>;
+  /**
+   * Girder's OpenAI-compatible API, as Truss's: `POST /v1/chat/completions` on the replica (so `/v1`
+   * and `{target}/sync/v1/chat/completions`) calls this with the parsed body, with no pre- or
+   * postprocess. Return the answer, or an async iterable to stream it as SSE (objects become
+   * `data:` events, strings and bytes are written as they are).
+   */
+  chatCompletions?(input: unknown, ctx: ModelContext): unknown;
+  /** `POST /v1/completions`, as `chatCompletions`. */
+  completions?(input: unknown, ctx: ModelContext): unknown;
 }
 
 /**

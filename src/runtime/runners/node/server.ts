@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { Reply } from './context.ts';
 import { createModel } from './load-model.ts';
 import { patchConsole } from './logging.ts';
+import { OPENAI_METHODS, serveOpenAIMethod } from './openai.ts';
 import { type Served, sendJson, servePredict } from './predict.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -31,6 +32,13 @@ function route(req: IncomingMessage, res: Reply): void {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query === -1 ? url : url.slice(0, query);
+  const openai = req.method === 'POST' ? OPENAI_METHODS.get(path) : undefined;
+  if (openai) {
+    if (served) serveOpenAIMethod(served, req, res, openai);
+    else sendJson(res, 503, NOT_READY);
+    return;
+  }
+
   if (req.method === 'POST' && path === '/v1/models/model:predict') {
     if (served) servePredict(served, req, res);
     else sendJson(res, 503, NOT_READY);

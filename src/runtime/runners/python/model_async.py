@@ -73,14 +73,19 @@ class Stream:
 
     def next_chunk(self):
         """The next chunk as bytes, or None at the end. Exceptions from the model propagate."""
+        item = self.next_item()
+        return None if item is Stream.END else encode_chunk(item)
+
+    END = object()
+
+    def next_item(self):
+        """The next item the generator yields, as it is, or Stream.END at the end."""
         try:
             if inspect.isasyncgen(self._generator):
-                item = self._runner.run(self._generator.__anext__())
-            else:
-                item = next(self._generator)
+                return self._runner.run(self._generator.__anext__())
+            return next(self._generator)
         except (StopIteration, StopAsyncIteration):
-            return None
-        return encode_chunk(item)
+            return Stream.END
 
     def close(self) -> None:
         """Stop the generator (runs its `finally`), e.g. because the client went away."""

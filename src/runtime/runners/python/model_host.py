@@ -93,6 +93,26 @@ class ModelHost:
                 return Stream(output, self._async, None)
         return output
 
+    def has_method(self, name: str) -> bool:
+        return callable(getattr(self._model, name, None))
+
+    def run_method(self, name: str, inputs, request: ModelRequest, stream_class=Stream):
+        """An OpenAI-compatible method (`chat_completions`, `completions`), as Truss runs it: no
+        preprocess or postprocess, bounded by predict_concurrency like predict. A plain value, or a
+        `stream_class` over the generator it returned (which keeps the slot until it ends)."""
+        method = Method(name, getattr(self._model, name))
+        self._predict_slots.acquire()
+        release = self._predict_slots.release
+        try:
+            output = self._call(method, inputs, request)
+            if is_stream(output):
+                stream, release = stream_class(output, self._async, release), None
+                return stream
+            return output
+        finally:
+            if release is not None:
+                release()
+
     def _call(self, method: Method, inputs, request: ModelRequest):
         if request.client_gone():
             raise ClientDisconnected(f"Client disconnected, skipping `{method.name}`.")

@@ -44,6 +44,8 @@ sys.modules[_package.name] = importlib.util.module_from_spec(_package)
 from _girder_runner import logs, model_host  # noqa: E402  (the package exists only from here on)
 from _girder_runner.handler import Handler, Replica  # noqa: E402
 
+from _girder_runner.openai_handler import OpenAIHandler  # noqa: E402  (chat_completions, completions)
+
 SHUTDOWN_GRACE_SECONDS = 2.0
 
 
@@ -92,7 +94,7 @@ def main() -> None:
     threading.Thread(target=_stop_when_stdin_closes, args=(stop,), name="girder-parent", daemon=True).start()
 
     Handler.replica = Replica(host)
-    server = ReplicaServer(("127.0.0.1", port), Handler)
+    server = ReplicaServer(("127.0.0.1", port), OpenAIHandler)
     # A short poll interval keeps server.shutdown() (on SIGTERM) quick.
     threading.Thread(target=server.serve_forever, args=(0.1,), name="girder-http", daemon=True).start()
     logs.info(f"Girder python runner listening on 127.0.0.1:{port}")

@@ -1,0 +1,111 @@
+"""Truss's OpenAI-compatible model methods: POST /v1/chat/completions calls the model's
+`chat_completions(inputs, request)` and POST /v1/completions its `completions`, with the parsed body
+and no pre- or postprocess, bounded by predict_concurrency like predict. A returned value is the JSON
+answer; a generator streams as Server-Sent Events: a str or bytes chunk is written as the model
+wrote it, anything else as one `data:` event (JSON), and a stream of such events ends with
+`data: [DONE]`. Everything else goes to the Truss endpoints of handler.py.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from . import logs, payloads
+from .handler import CLIENT_ERROR_HEADERS, MODEL_ERROR_HEADERS, NOT_READY, Handler
+from .model_async import Stream
+
+METHODS = {"/v1/chat/completions": "chat_completions", "/v1/completions": "completions"}
+
+
+class EventStream(Stream):
+    """A model's generator as SSE: objects become `data:` events, and the stream then ends with [DONE]."""
+
+    def __init__(self, generator, runner, on_finish):
+        super().__init__(generator, runner, on_finish)
+        self.framed = False
+        self._done = False
+
+    def next_chunk(self):
+        if self._done:
+            return None
+        item = self.next_item()
+        if item is Stream.END:
+            self._done = True
+            return b"data: [DONE]\n\n" if self.framed else None
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return bytes(item)
+        if isinstance(item, str):
+            return item.encode("utf-8")
+        self.framed = True
+        return b"data: " + payloads.encode_json(item) + b"\n\n"
+
+
+class OpenAIHandler(Handler):
+    def do_POST(self) -> None:
+        name = METHODS.get(urlsplit(self.path).path)
+        if name is None:
+            # handler.py's own POST route (its routes table, where it has one).
+            (getattr(Handler, "do_POST", None) or getattr(Handler, "_route"))(self)
+            return
+        self.replica.request_started()
+        try:
+            with logs.request_scope(self.headers.get("x-baseten-request-id")):
+                self._serve_method(name)
+        finally:
+            self.replica.request_finished()
+
+    def _serve_method(self, name: str) -> None:
+        try:
+            body = payloads.read_body(self.rfile, self.headers)
+        except (payloads.BadRequest, ValueError) as error:
+            self.close_connection = True
+            self._send_json(400, {"error": f"Bad request body: {error}"}, CLIENT_ERROR_HEADERS)
+            return
+        host = self.replica.host
+        if not host.loaded:
+            self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+            return
+        if not host.has_method(name):
+            self._send_json(404, {"error": f"The model has no `{name}` method."})
+            return
+        try:
+            inputs = payloads.decode_inputs(body, payloads.media_type(self.headers.get("Content-Type")))
+        except payloads.InvalidPayload as error:
+            self._send_json(400, {"error": str(error)}, CLIENT_ERROR_HEADERS)
+            return
+        try:
+            output = host.run_method(name, inputs, self._model_request(body), EventStream)
+            if isinstance(output, Stream):
+                self._send_events(output)
+            else:
+                self._send(200, payloads.encode_json(output), "application/json")
+        except Exception as error:
+            self._send_model_error(error)
+
+    def _send_events(self, stream: Stream) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while True:
+                try:
+                    chunk = stream.next_chunk()
+                except Exception:
+                    logs.exception("Exception while generating streamed response")
+                    self._drop_connection()
+                    return
+                if chunk is None:
+                    break
+                if chunk:  # an empty chunk would end a chunked body
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            logs.warning("Client disconnected during a streamed response; closing the generator.")
+            self.close_connection = True
+        finally:
+            try:
+                stream.close()
+            except Exception:
+                logs.exception("Exception while closing the model's generator")
