@@ -106,6 +106,18 @@ export class SlotQueue<R extends SlotHolder> {
     }
   }
 
+  /**
+   * Takes a slot on this replica now, or undefined when it has none free, takes no traffic or is
+   * not (any more) one of these replicas. As `tryAcquire`, it never jumps over parked requests. For
+   * session affinity: a conversation goes back to the replica that holds its prefix cache.
+   */
+  tryAcquireOn(replica: R, cls: SlotClass = 'sync'): R | undefined {
+    if (this.#parked.sync.length || (cls === 'async' && this.#parked.async.length)) return undefined;
+    if (!replica.routable || replica.inflight >= replica.capacity || !this.replicas.includes(replica)) return undefined;
+    replica.acquired();
+    return replica;
+  }
+
   /** Fails every parked request, e.g. when the deployment is stopped or its replica cannot start. */
   rejectAll(err: GirderError): void {
     for (const queue of [this.#parked.sync, this.#parked.async]) {

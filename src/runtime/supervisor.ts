@@ -234,6 +234,11 @@ export class Supervisor {
     return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).slots.acquire(cls, signal);
   }
 
+  /** A slot on that replica of the deployment now, if it has one free (`SlotQueue.tryAcquireOn`). */
+  tryAcquireOn(deployment: DeploymentRecord, replica: Replica, cls: SlotClass): Replica | undefined {
+    return this.#deps.get(deployment.id)?.slots.tryAcquireOn(replica, cls);
+  }
+
   /** Gives back a slot `tryAcquire` or `acquire` took. */
   release(deploymentId: string, replica: Replica): void {
     const rt = this.#deps.get(deploymentId);

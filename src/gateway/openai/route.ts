@@ -12,18 +12,19 @@ import type { Route } from '../target.ts';
 import { OpenAIAnswer } from './answer.ts';
 import { type Edit, openingBrace, splice, topLevelFields, parseSpan } from './body-scan.ts';
 import { sendOpenAIError, V1Error } from './errors.ts';
+import { SessionAffinity } from './affinity.ts';
 import { RateLimits } from './limits.ts';
 import { modelList, modelView } from './models.ts';
 
 export type OpenAIRoute = Extract<Route, { surface: 'openai' }>;
 
-const LIMITS = new WeakMap<App, RateLimits>();
+/** What `/v1` keeps in memory per Girder: the rate limits and the session affinities. */
+const STATE = new WeakMap<App, { limits: RateLimits; affinity: SessionAffinity }>();
 
-/** The `/v1` rate limits of a Girder: in memory, one per App. */
-function limitsOf(app: App): RateLimits {
-  let limits = LIMITS.get(app);
-  if (!limits) LIMITS.set(app, (limits = new RateLimits()));
-  return limits;
+function stateOf(app: App): { limits: RateLimits; affinity: SessionAffinity } {
+  let state = STATE.get(app);
+  if (!state) STATE.set(app, (state = { limits: new RateLimits(), affinity: new SessionAffinity() }));
+  return state;
 }
 
 /** Paths whose streams report usage only when asked (`stream_options.include_usage`). */
@@ -153,7 +154,7 @@ function send(
   }
   requireInvoke(key, name.model.id);
   const deployment = app.registry.resolve(name.model.id, { kind: 'production' });
-  const limits = limitsOf(app);
+  const { limits, affinity } = stateOf(app);
   const admitted = limits.admit(key);
   const edits: Edit[] = [];
   const served = openAISettings(deployment.config).servedModelName;
@@ -174,27 +175,33 @@ function send(
   });
   const { runtime } = deployment.config;
   const deadline = Date.now() + (runtime.predict_timeout_seconds ?? app.options.predictTimeoutSeconds) * 1000;
+  const session = req.headers['x-session-affinity'];
+  const held = affinity.take(app.supervisor, deployment, typeof session === 'string' ? session : undefined);
   clock.stop();
-  invoke(app.supervisor, {
-    deployment,
-    cls: 'sync',
-    method: 'POST',
-    path: req.url ?? '/',
-    headers: forwardedHeaders(req.rawHeaders, upstreamBody.length),
-    body: upstreamBody,
-    requestId,
-    res: answer,
-    responseHeaders: { ...basetenHeaders(requestId, deployment), 'x-request-id': requestId },
-    deadline,
-    bodyTimeoutMs: runtime.streaming_read_timeout * 1000,
-    wrapErrors: false,
-    onEnd: (err) => {
-      if (err !== undefined) answer.fail(err, headers);
-      const tokens = answer.tokens;
-      if (tokens) limits.spend(key, tokens.prompt + tokens.completion);
-      app.usage.record(key.prefix, name.model, tokens);
+  invoke(
+    app.supervisor,
+    {
+      deployment,
+      cls: 'sync',
+      method: 'POST',
+      path: req.url ?? '/',
+      headers: forwardedHeaders(req.rawHeaders, upstreamBody.length),
+      body: upstreamBody,
+      requestId,
+      res: answer,
+      responseHeaders: { ...basetenHeaders(requestId, deployment), 'x-request-id': requestId },
+      deadline,
+      bodyTimeoutMs: runtime.streaming_read_timeout * 1000,
+      wrapErrors: false,
+      onEnd: (err) => {
+        if (err !== undefined) answer.fail(err, headers);
+        const tokens = answer.tokens;
+        if (tokens) limits.spend(key, tokens.prompt + tokens.completion);
+        app.usage.record(key.prefix, name.model, tokens);
+      },
     },
-  });
+    held,
+  );
 }
 
 /**
