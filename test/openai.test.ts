@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
+import { promisify } from 'node:util';
 import { call } from './helpers.ts';
 import { client, collect, girderWithStandIn, release, standInCopy, standInStats } from './openai.harness.ts';
 import { waitFor } from './wait.ts';
@@ -182,4 +184,24 @@ test('a client that leaves mid-stream aborts the upstream request', async () => 
     'the upstream to see the abort',
   );
   assert.equal((await standInStats(girder, standIn.model.id)).open, 0);
+});
+
+test('a Python client (requests) gets the same answers, streamed line by line', async () => {
+  const script = `
+import json, os, requests
+url = os.environ["GIRDER_URL"] + "/v1/chat/completions"
+headers = {"Authorization": "Bearer " + os.environ["GIRDER_API_KEY"]}
+body = {"model": "stand-in", "messages": [{"role": "user", "content": "Hello there"}]}
+print(requests.post(url, headers=headers, json=body).json()["choices"][0]["message"]["content"])
+text = ""
+with requests.post(url, headers=headers, json={**body, "stream": True}, stream=True) as r:
+    for line in r.iter_lines():
+        if line.startswith(b"data: {"):
+            text += json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+print(text)
+`;
+  const { stdout } = await promisify(execFile)('python3', ['-c', script], {
+    env: { ...process.env, GIRDER_URL: girder.url, GIRDER_API_KEY: girder.key },
+  });
+  assert.equal(stdout, 'echo: Hello there\necho: Hello there\n');
 });

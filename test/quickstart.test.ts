@@ -54,6 +54,10 @@ test('the curl and Python snippets `girder serve --examples` prints run as paste
   const viaPython = await paste(`${set}\npython3 - <<'EOF'\n${python(out)}\nEOF`);
   assert.equal(viaPython.code, 0, viaPython.out);
   assert.match(viaPython.out, /\{'hello': 'world'\}/, 'the first example, custom-echo, echoes its input');
+  const v1 = block(out, '# llm-stand-in through the OpenAI-compatible API', 'curl ')[1];
+  const viaV1 = await paste(`${set}\n${v1}`);
+  assert.equal(viaV1.code, 0, viaV1.out);
+  assert.equal(JSON.parse(viaV1.out).choices[0].message.content, 'echo: Hello');
   const missing = await paste(curl);
   assert.match(missing.out, /No API key was sent/, 'without the export line, the answer says what is missing');
   served.child.kill('SIGTERM');

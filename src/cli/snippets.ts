@@ -59,3 +59,13 @@ export function pythonSnippet(url: string, input: unknown): string[] {
     'print(resp.json())',
   ];
 }
+
+/**
+ * A curl call of Girder's OpenAI-compatible API, with a Bearer key as OpenAI's SDKs send it.
+ *
+ * @example
+ *   v1Snippet('http://127.0.0.1:8080/v1/chat/completions', { model: 'llm-stand-in', messages: [] })
+ */
+export function v1Snippet(url: string, body: unknown): string {
+  return `curl -s ${url} -H "Authorization: Bearer $GIRDER_API_KEY" -H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
+}

@@ -8,7 +8,7 @@ import { packDir } from '../../control/packaging/bundle.ts';
 import { receivePush } from '../../control/packaging/push.ts';
 import { Girder } from '../../girder.ts';
 import type { DeploymentRecord } from '../../records/control.ts';
-import { curlSnippet, exportLine, type KeySource, pythonSnippet } from '../snippets.ts';
+import { curlSnippet, exportLine, type KeySource, pythonSnippet, v1Snippet } from '../snippets.ts';
 
 const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -70,6 +70,11 @@ function printQuickstart(g: Girder, modelIds: string[]): void {
   });
   for (const c of calls) lines.push(`# ${c.name} (${c.status})`, curlSnippet(c.url, c.input));
   if (calls.length) lines.push('', `# Python, ${calls[0].name}:`, ...pythonSnippet(calls[0].url, calls[0].input));
+  // A model whose example input is a chat request (the LLM stand-in) answers on the OpenAI-compatible API too.
+  for (const c of calls.filter((c) => (c.input as { messages?: unknown }).messages !== undefined)) {
+    lines.push('', `# ${c.name} through the OpenAI-compatible API (any OpenAI SDK: base URL ${g.url}/v1):`);
+    lines.push(v1Snippet(`${g.url}/v1/chat/completions`, c.input));
+  }
   console.log([...lines, ''].join('\n'));
 }
 

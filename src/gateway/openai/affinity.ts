@@ -4,6 +4,8 @@ import type { Supervisor } from '../../runtime/supervisor.ts';
 
 /** Conversations remembered at most; the oldest is forgotten first. */
 const MAX_SESSIONS = 100_000;
+/** Longer values are not remembered: the table's memory stays bounded (about 100,000 × 256 bytes). */
+const MAX_SESSION_LENGTH = 256;
 
 /**
  * Baseten's `x-session-affinity`: requests with the same value go to the replica the first one
@@ -21,7 +23,7 @@ export class SessionAffinity {
 
   /** A slot taken on the session's replica, or on the least-loaded one (which the session then keeps). */
   take(supervisor: Supervisor, deployment: DeploymentRecord, session: string | undefined): Replica | undefined {
-    if (!session) return undefined;
+    if (!session || session.length > MAX_SESSION_LENGTH) return undefined;
     const id = `${deployment.id} ${session}`;
     const pinned = this.#sessions.get(id);
     const held = pinned && supervisor.tryAcquireOn(deployment, pinned, 'sync');

@@ -54,7 +54,7 @@ export function handleOpenAI(
     if (req.method === 'GET' && path === '/v1/models') {
       sendJson(res, 200, modelList(app, key), headers);
     } else if (req.method === 'GET' && path.startsWith('/v1/models/')) {
-      sendJson(res, 200, modelView(app, key, decodeURIComponent(path.slice('/v1/models/'.length))), headers);
+      sendJson(res, 200, modelView(app, key, decodeSegment(path.slice('/v1/models/'.length))), headers);
     } else if (req.method === 'POST' && path.startsWith('/v1/')) {
       proxy(app, req, res, key, requestId, headers, clock);
     } else {
@@ -64,6 +64,15 @@ export function handleOpenAI(
     }
   } catch (err) {
     sendOpenAIError(res, err, headers);
+  }
+}
+
+/** A percent-encoded name; a malformed escape is the client's error (400), not a URIError (500). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new V1Error('client_error', `Malformed URL: "${segment.slice(0, 100)}" is not valid percent-encoding.`);
   }
 }
 
