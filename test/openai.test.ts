@@ -205,3 +205,23 @@ print(text)
   });
   assert.equal(stdout, 'echo: Hello there\necho: Hello there\n');
 });
+
+test('a body over 64 KiB (an image) takes node:http, and arrives byte for byte too', async () => {
+  const image = `data:image/png;base64,${Buffer.alloc(96 * 1024, 7).toString('base64')}`;
+  const body = JSON.stringify({
+    model: 'stand-in',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image_url', image_url: { url: image } },
+        ],
+      },
+    ],
+  });
+  const r = await call(`${girder.url}/v1/chat/completions`, { headers: girder.auth, body });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.choices[0].message.content, 'echo: look [image_url]');
+  assert.equal((await standInStats(girder, standIn.model.id)).last?.body, body);
+});

@@ -10,7 +10,7 @@ import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
 import { handleInference, serveFastModelCall } from './routes/inference.ts';
 import { handleManagement } from './routes/management.ts';
-import { handleOpenAI } from './openai/route.ts';
+import { handleOpenAI, serveFastOpenAI } from './openai/route.ts';
 import { parseRoute, type Route } from './target.ts';
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -44,8 +44,9 @@ function dispatch(
 }
 
 /**
- * The fast path's share of the traffic: sync calls to a model (`predict`, `sync/…`) with a small
- * body. Anything else, a route that does not parse included, is declined and node:http answers it.
+ * The fast path's share of the traffic: sync calls to a model (`predict`, `sync/…`) and `/v1` calls
+ * with a small body. Anything else, a route that does not parse included, is declined and node:http
+ * answers it.
  */
 function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
   let route: Route;
@@ -53,6 +54,10 @@ function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
     route = parseRoute(req.headers.host, req.url, app.options.domain);
   } catch {
     return false;
+  }
+  if (route.surface === 'openai') {
+    serveFastOpenAI(app, req, res, route, newRequestId());
+    return true;
   }
   if (route.surface !== 'inference' || (route.action !== 'predict' && route.action !== 'sync')) return false;
   const requestId = newRequestId();
