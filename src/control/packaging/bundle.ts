@@ -161,7 +161,7 @@ class EntryWriter {
 /**
  * Unpacks a bundle stream into `dest` (which must exist). Rejects paths that would leave `dest`.
  * Returns the number of files and bytes written. Every failure is a GirderError (400, 507, 500; see
- * `diskError`) or the input's own error.
+ * `diskError`) or the input's own error, and leaves no file open.
  *
  * @example
  *   const { files } = await unpackTo(req, snapshotDir, 10 * 1024 ** 3);
@@ -175,35 +175,39 @@ export async function unpackTo(
   let pending: Buffer = Buffer.alloc(0);
   let files = 0;
   let bytes = 0;
-  for await (const chunk of input) {
-    bytes += chunk.length;
-    if (bytes > maxBytes) throw badRequest(`The model directory is larger than ${maxBytes} bytes.`);
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length) {
-      if (out.writing) {
-        pending = await out.write(pending);
-        continue;
+  try {
+    for await (const chunk of input) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) throw badRequest(`The model directory is larger than ${maxBytes} bytes.`);
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length) {
+        if (out.writing) {
+          pending = await out.write(pending);
+          continue;
+        }
+        const nl = pending.indexOf(10);
+        if (nl < 0) {
+          if (pending.length > 65_536) throw badRequest('Malformed bundle: header line too long.');
+          break;
+        }
+        let header: { path?: unknown; mode?: unknown; size?: unknown };
+        try {
+          header = JSON.parse(pending.subarray(0, nl).toString('utf8'));
+        } catch {
+          throw badRequest('Malformed bundle: bad header line.');
+        }
+        pending = pending.subarray(nl + 1);
+        const path = safePath(header.path);
+        const size = Number(header.size);
+        if (!Number.isSafeInteger(size) || size < 0) throw badRequest(`Malformed bundle: bad size for ${path}.`);
+        const mode = typeof header.mode === 'number' ? (header.mode & 0o777) | 0o600 : 0o644;
+        await out.begin(path, size, mode);
+        files++;
       }
-      const nl = pending.indexOf(10);
-      if (nl < 0) {
-        if (pending.length > 65_536) throw badRequest('Malformed bundle: header line too long.');
-        break;
-      }
-      let header: { path?: unknown; mode?: unknown; size?: unknown };
-      try {
-        header = JSON.parse(pending.subarray(0, nl).toString('utf8'));
-      } catch {
-        throw badRequest('Malformed bundle: bad header line.');
-      }
-      pending = pending.subarray(nl + 1);
-      const path = safePath(header.path);
-      const size = Number(header.size);
-      if (!Number.isSafeInteger(size) || size < 0) throw badRequest(`Malformed bundle: bad size for ${path}.`);
-      const mode = typeof header.mode === 'number' ? (header.mode & 0o777) | 0o600 : 0o644;
-      await out.begin(path, size, mode);
-      files++;
     }
+    if (out.writing || pending.length) throw badRequest('Malformed bundle: the upload ended in the middle of a file.');
+  } finally {
+    await out.close();
   }
-  if (out.writing || pending.length) throw badRequest('Malformed bundle: the upload ended in the middle of a file.');
   return { files, bytes };
 }
