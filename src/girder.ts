@@ -59,7 +59,10 @@ export class Girder implements App {
     this.pushes = new Pushes(this.registry, this.deployments, this.environments);
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
-    this.logs = new LogBook(join(options.dataDir, 'logs'));
+    this.logs = new LogBook(join(options.dataDir, 'logs'), {
+      maxBytes: options.logMaxBytes,
+      maxFiles: options.logMaxFiles,
+    });
     this.supervisor = new Supervisor({
       dataDir: options.dataDir,
       registry: this.registry,

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_LOG_ROTATION, LogFile, type LogRotation, lastLines, logFileNames } from './log-files.ts';
+
+export { DEFAULT_LOG_ROTATION, type LogRotation } from './log-files.ts';
 
 /** One line a replica wrote. */
 export interface LogEntry {
@@ -42,30 +44,35 @@ export function parseLine(line: string): { msg: string; level?: string; request_
 
 /**
  * The logs of every deployment: appended as JSON lines to `<logDir>/<deployment_id>.jsonl`
- * (asynchronously, through one write stream per deployment), the last lines kept in memory for
- * `girder logs`, and followers told of each new line.
+ * (asynchronously, one `LogFile` per deployment, rotated by size into `.jsonl.1`, `.jsonl.2`, …),
+ * the last lines kept in memory for `girder logs`, and followers told of each new line.
+ *
+ * @example
+ *   const logs = new LogBook('/data/logs', { maxBytes: 64 << 20, maxFiles: 3 });
+ *   logs.note('abc1234', 'r1', 'info', 'started');
+ *   await logs.recent('abc1234', 50);
  */
 export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
   readonly #dir: string;
-  readonly #files = new Map<string, WriteStream>();
+  readonly #rotation: LogRotation;
+  readonly #files = new Map<string, LogFile>();
   readonly #tails = new Map<string, LogEntry[]>();
 
-  constructor(dir: string) {
+  constructor(dir: string, rotation: LogRotation = DEFAULT_LOG_ROTATION) {
     super();
     this.#dir = dir;
+    this.#rotation = rotation;
     mkdirSync(dir, { recursive: true });
     this.setMaxListeners(0);
   }
 
-  #file(deploymentId: string): WriteStream {
+  #base(deploymentId: string): string {
+    return join(this.#dir, `${deploymentId}.jsonl`);
+  }
+
+  #file(deploymentId: string): LogFile {
     let f = this.#files.get(deploymentId);
-    if (!f) {
-      f = createWriteStream(join(this.#dir, `${deploymentId}.jsonl`), { flags: 'a' });
-      f.on('error', () => {
-        /* a full disk must not take the server down; lines stay in memory */
-      });
-      this.#files.set(deploymentId, f);
-    }
+    if (!f) this.#files.set(deploymentId, (f = new LogFile(this.#base(deploymentId), this.#rotation)));
     return f;
   }
 
@@ -118,28 +125,13 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     return fromFile.length > tail.length ? fromFile : tail.slice(-limit);
   }
 
+  /** The newest lines on disk, across the rotated files, read between rotations. */
   async #readFile(deploymentId: string, limit: number): Promise<LogEntry[]> {
-    let text: string;
-    let cut = false;
-    try {
-      const fh = await open(join(this.#dir, `${deploymentId}.jsonl`), 'r');
-      try {
-        const { size } = await fh.stat();
-        const want = Math.min(size, limit * 1024);
-        const buf = Buffer.alloc(want);
-        await fh.read(buf, 0, want, size - want);
-        cut = want < size;
-        text = buf.toString('utf8');
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return [];
-    }
-    const lines = text.split('\n').filter(Boolean);
-    if (cut) lines.shift(); // read from mid-file: the first line is partial
+    const file = this.#files.get(deploymentId);
+    const names = file?.names ?? logFileNames(this.#base(deploymentId), this.#rotation.maxFiles);
+    const read = () => lastLines(names, limit);
     const out: LogEntry[] = [];
-    for (const l of lines.slice(-limit)) {
+    for (const l of await (file ? file.exclusive(read) : read())) {
       try {
         out.push(JSON.parse(l));
       } catch {
@@ -150,7 +142,7 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#files.values()].map((f) => new Promise<void>((r) => f.end(r))));
+    await Promise.all([...this.#files.values()].map((f) => f.close()));
     this.#files.clear();
   }
 }

@@ -84,6 +84,8 @@ interface ServeFlags {
   webhookAttempts?: number;
   webhookRetryDelayMs?: number;
   allowPrivateWebhooks?: boolean;
+  logMaxBytes?: number;
+  logMaxFiles?: number;
 }
 
 /**
@@ -130,6 +132,16 @@ export function registerServe(program: Command): void {
       intOption('webhook-retry-delay-ms'),
     )
     .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
+    .option(
+      '--log-max-bytes <n>',
+      "rotate a deployment's log file at this size (default 67108864)",
+      intOption('log-max-bytes'),
+    )
+    .option(
+      '--log-max-files <n>',
+      'log files kept per deployment, the current one included (default 3)',
+      intOption('log-max-files'),
+    )
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
@@ -146,6 +158,8 @@ export function registerServe(program: Command): void {
         ...(o.asyncRetention !== undefined && { asyncRetentionSeconds: o.asyncRetention }),
         ...(o.webhookAttempts !== undefined && { webhookAttempts: Math.max(1, o.webhookAttempts) }),
         ...(o.webhookRetryDelayMs !== undefined && { webhookRetryDelayMs: o.webhookRetryDelayMs }),
+        ...(o.logMaxBytes !== undefined && { logMaxBytes: Math.max(1, o.logMaxBytes) }),
+        ...(o.logMaxFiles !== undefined && { logMaxFiles: Math.max(1, o.logMaxFiles) }),
         asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
       });
