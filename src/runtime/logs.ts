@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_LOG_ROTATION, LogFile, type LogRotation, lastLines, logFileNames } from './log-files.ts';
 
@@ -52,11 +53,13 @@ export function parseLine(line: string): { msg: string; level?: string; request_
  *   logs.note('abc1234', 'r1', 'info', 'started');
  *   await logs.recent('abc1234', 50);
  */
-export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
+export class LogBook extends EventEmitter<{ line: [LogEntry]; removed: [deploymentId: string] }> {
   readonly #dir: string;
   readonly #rotation: LogRotation;
   readonly #files = new Map<string, LogFile>();
   readonly #tails = new Map<string, LogEntry[]>();
+  /** Deleted deployments: what their replicas still print while they stop is dropped. */
+  readonly #removed = new Set<string>();
 
   constructor(dir: string, rotation: LogRotation = DEFAULT_LOG_ROTATION) {
     super();
@@ -77,6 +80,7 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
   }
 
   add(entry: LogEntry): void {
+    if (this.#removed.has(entry.deployment_id)) return;
     let tail = this.#tails.get(entry.deployment_id);
     if (!tail) this.#tails.set(entry.deployment_id, (tail = []));
     tail.push(entry);
@@ -139,6 +143,41 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
       }
     }
     return out;
+  }
+
+  /**
+   * Forgets a deleted deployment: ends its followers, closes and deletes its files, and drops its
+   * lines, those in memory and any logged from now on.
+   *
+   * @example
+   *   await logs.remove(deployment.id);
+   */
+  async remove(deploymentId: string): Promise<void> {
+    this.#removed.add(deploymentId);
+    this.#tails.delete(deploymentId);
+    const file = this.#files.get(deploymentId);
+    this.#files.delete(deploymentId);
+    this.emit('removed', deploymentId);
+    await file?.remove();
+    await this.#unlink((id) => id === deploymentId); // and any rotated file an earlier setting kept
+  }
+
+  /**
+   * Deletes the files of deployments that no longer exist (deleted while an older Girder ran).
+   *
+   * @example
+   *   await logs.removeLeftovers((id) => registry.deployments.has(id));
+   */
+  async removeLeftovers(exists: (deploymentId: string) => boolean): Promise<void> {
+    await this.#unlink((id) => !exists(id) && !this.#files.has(id));
+  }
+
+  async #unlink(which: (deploymentId: string) => boolean): Promise<void> {
+    const names = await readdir(this.#dir).catch(() => [] as string[]);
+    const ofLog = (n: string) => /^([^.]+)\.jsonl(\.\d+)?$/.exec(n)?.[1];
+    await Promise.all(
+      names.filter((n) => ofLog(n) && which(ofLog(n)!)).map((n) => unlink(join(this.#dir, n)).catch(() => {})),
+    );
   }
 
   async close(): Promise<void> {

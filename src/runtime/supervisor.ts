@@ -10,6 +10,7 @@ import { ReplicaRecord } from './orphans.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
 import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
 import { replicaEnv } from './replica-env.ts';
+import { DeploymentLeftovers } from './run-dirs.ts';
 import { type LaunchSpec, launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
 import { unavailable } from './unavailable.ts';
@@ -49,6 +50,8 @@ export class Supervisor {
   readonly #intentional = new WeakSet<Replica>();
   #closing = false;
   readonly #record: ReplicaRecord;
+  /** What deployments keep on disk besides their snapshot; the management API awaits its cleanups. */
+  readonly leftovers: DeploymentLeftovers;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -56,6 +59,7 @@ export class Supervisor {
     this.#createReplica = opts.createReplica ?? ((o) => new Replica(o));
     mkdirSync(join(opts.dataDir, 'run'), { recursive: true });
     this.#record = new ReplicaRecord(join(opts.dataDir, 'run', 'replicas.json'), opts.dataDir);
+    this.leftovers = new DeploymentLeftovers(opts.dataDir, opts.logs, opts.secrets);
     opts.registry.on('change', (e) => this.#onChange(e));
     this.#policy.attach({
       reconcile: (id) => this.#reconcileById(id),
@@ -66,6 +70,7 @@ export class Supervisor {
   /** Reaps replicas a killed predecessor left, then brings every deployment to its desired replica count. */
   start(): void {
     this.#record.reapLeftovers();
+    this.leftovers.sweep((id) => this.#opts.registry.deployments.has(id));
     for (const d of this.#opts.registry.deployments.values()) this.#reconcile(this.#runtime(d));
   }
 
@@ -85,6 +90,7 @@ export class Supervisor {
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
       void this.#stopAll(rt, unavailable.deleted(e.deployment));
+      this.leftovers.forget(e.deployment.id);
       return;
     }
     if (e.type === 'deployment-replaced') {

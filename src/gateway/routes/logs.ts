@@ -24,7 +24,14 @@ export async function followLogs(
     if (early) early.push(entry);
     else res.write(`${JSON.stringify(entry)}\n`);
   };
-  if (follow) app.logs.on('line', onLine);
+  // A deleted deployment logs nothing more: its followers are done (once the recent lines are sent).
+  let removed = false;
+  const onRemoved = (id: string) => {
+    if (id !== deploymentId) return;
+    removed = true;
+    if (!early) res.end();
+  };
+  if (follow) app.logs.on('line', onLine).on('removed', onRemoved);
   try {
     const recent = await app.logs.recent(
       deploymentId,
@@ -47,8 +54,9 @@ export async function followLogs(
       if (!sent.has(line)) res.write(line);
     }
     early = null;
-    if (!res.closed) await new Promise<void>((resolve) => res.once('close', resolve));
+    if (removed) res.end();
+    else if (!res.closed) await new Promise<void>((resolve) => res.once('close', resolve).once('finish', resolve));
   } finally {
-    app.logs.off('line', onLine);
+    app.logs.off('line', onLine).off('removed', onRemoved);
   }
 }
