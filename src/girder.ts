@@ -69,6 +69,7 @@ export class Girder implements App {
       secrets: this.secrets,
       logs: this.logs,
       probeIntervalMs: options.probeIntervalMs,
+      maxFailedStarts: options.maxFailedStarts,
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

@@ -43,6 +43,8 @@ export interface GirderOptions {
   logMaxBytes: number;
   /** …and this many files of it are kept, the current one included (3). */
   logMaxFiles: number;
+  /** Replicas in a row that exit before ready, after which a deployment stops trying to start (5; 0: never). */
+  maxFailedStarts: number;
 }
 
 export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
@@ -64,6 +66,7 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   allowPrivateWebhooks: false,
   logMaxBytes: 64 * 1024 * 1024,
   logMaxFiles: 3,
+  maxFailedStarts: 5,
 };
 
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */

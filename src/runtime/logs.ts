@@ -117,6 +117,20 @@ export class LogBook extends EventEmitter<{ line: [LogEntry]; removed: [deployme
   }
 
   /**
+   * What one replica printed last (stdout and stderr, from memory), at most `max` lines cut to 300
+   * characters each: the reason a replica could not start, for an error's detail.
+   *
+   * @example
+   *   logs.output(deployment.id, replica.id); // → ['Error: weights not found', '    at LoadFails.load (…)']
+   */
+  output(deploymentId: string, replicaId: string, max = 10): string[] {
+    const printed = (this.#tails.get(deploymentId) ?? []).filter(
+      (e) => e.replica_id === replicaId && e.stream !== 'girder',
+    );
+    return printed.slice(-max).map((e) => (e.msg.length > 300 ? `${e.msg.slice(0, 300)}…` : e.msg));
+  }
+
+  /**
    * The last `limit` lines of a deployment: from memory when it holds them, else from its file
    * (logs of a deployment that ran before a restart).
    */

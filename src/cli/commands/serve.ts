@@ -86,6 +86,7 @@ interface ServeFlags {
   allowPrivateWebhooks?: boolean;
   logMaxBytes?: number;
   logMaxFiles?: number;
+  maxFailedStarts?: number;
 }
 
 /**
@@ -142,6 +143,11 @@ export function registerServe(program: Command): void {
       'log files kept per deployment, the current one included (default 3)',
       intOption('log-max-files'),
     )
+    .option(
+      '--max-failed-starts <n>',
+      'failed starts in a row after which a deployment stops trying, until a push, activate or wake (default 5; 0: never)',
+      intOption('max-failed-starts'),
+    )
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
@@ -160,6 +166,7 @@ export function registerServe(program: Command): void {
         ...(o.webhookRetryDelayMs !== undefined && { webhookRetryDelayMs: o.webhookRetryDelayMs }),
         ...(o.logMaxBytes !== undefined && { logMaxBytes: Math.max(1, o.logMaxBytes) }),
         ...(o.logMaxFiles !== undefined && { logMaxFiles: Math.max(1, o.logMaxFiles) }),
+        ...(o.maxFailedStarts !== undefined && { maxFailedStarts: o.maxFailedStarts }),
         asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
       });

@@ -123,7 +123,9 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
     async ({ app, params }) => {
       const d = app.registry.deploymentOf(params[0], params[1]);
-      await app.deployments.setActive(d.id, params[2] === 'activate');
+      const changed = await app.deployments.setActive(d.id, params[2] === 'activate');
+      // Activating one that stopped trying to start (DEPLOY_FAILED) tries again.
+      if (changed.active) app.supervisor.retry(changed);
       return { success: true };
     },
   ],
