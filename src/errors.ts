@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   model_unavailable: 503,
   model_not_ready: 503,
   timeout: 504,
+  insufficient_storage: 507,
   internal_baseten_error: 500,
 } as const;
 

@@ -59,13 +59,17 @@ export class Girder implements App {
     this.pushes = new Pushes(this.registry, this.deployments, this.environments);
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
-    this.logs = new LogBook(join(options.dataDir, 'logs'));
+    this.logs = new LogBook(join(options.dataDir, 'logs'), {
+      maxBytes: options.logMaxBytes,
+      maxFiles: options.logMaxFiles,
+    });
     this.supervisor = new Supervisor({
       dataDir: options.dataDir,
       registry: this.registry,
       secrets: this.secrets,
       logs: this.logs,
       probeIntervalMs: options.probeIntervalMs,
+      maxFailedStarts: options.maxFailedStarts,
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

@@ -39,6 +39,12 @@ export interface GirderOptions {
   webhookTimeoutMs: number;
   /** Let webhooks reach loopback and private addresses (off: a key holder could reach internal services). */
   allowPrivateWebhooks: boolean;
+  /** A deployment's log file is rotated at this size (64 MiB)… */
+  logMaxBytes: number;
+  /** …and this many files of it are kept, the current one included (3). */
+  logMaxFiles: number;
+  /** Replicas in a row that exit before ready, after which a deployment stops trying to start (5; 0: never). */
+  maxFailedStarts: number;
 }
 
 export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
@@ -58,6 +64,9 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   webhookRetryDelayMs: 2000,
   webhookTimeoutMs: 10_000,
   allowPrivateWebhooks: false,
+  logMaxBytes: 64 * 1024 * 1024,
+  logMaxFiles: 3,
+  maxFailedStarts: 5,
 };
 
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */

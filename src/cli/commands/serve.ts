@@ -94,6 +94,9 @@ interface ServeFlags {
   webhookAttempts?: number;
   webhookRetryDelayMs?: number;
   allowPrivateWebhooks?: boolean;
+  logMaxBytes?: number;
+  logMaxFiles?: number;
+  maxFailedStarts?: number;
 }
 
 /**
@@ -140,6 +143,21 @@ export function registerServe(program: Command): void {
       intOption('webhook-retry-delay-ms'),
     )
     .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
+    .option(
+      '--log-max-bytes <n>',
+      "rotate a deployment's log file at this size (default 67108864)",
+      intOption('log-max-bytes'),
+    )
+    .option(
+      '--log-max-files <n>',
+      'log files kept per deployment, the current one included (default 3)',
+      intOption('log-max-files'),
+    )
+    .option(
+      '--max-failed-starts <n>',
+      'failed starts in a row after which a deployment stops trying, until a push, activate or wake (default 5; 0: never)',
+      intOption('max-failed-starts'),
+    )
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
@@ -156,6 +174,9 @@ export function registerServe(program: Command): void {
         ...(o.asyncRetention !== undefined && { asyncRetentionSeconds: o.asyncRetention }),
         ...(o.webhookAttempts !== undefined && { webhookAttempts: Math.max(1, o.webhookAttempts) }),
         ...(o.webhookRetryDelayMs !== undefined && { webhookRetryDelayMs: o.webhookRetryDelayMs }),
+        ...(o.logMaxBytes !== undefined && { logMaxBytes: Math.max(1, o.logMaxBytes) }),
+        ...(o.logMaxFiles !== undefined && { logMaxFiles: Math.max(1, o.logMaxFiles) }),
+        ...(o.maxFailedStarts !== undefined && { maxFailedStarts: o.maxFailedStarts }),
         asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
       });

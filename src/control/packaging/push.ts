@@ -7,7 +7,7 @@ import { detectModel } from './detect.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
-import { unpackTo } from './bundle.ts';
+import { diskError, unpackTo } from './bundle.ts';
 
 export interface PushOptions {
   /** Overrides config.yaml's model_name. */
@@ -28,7 +28,8 @@ const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /**
  * Turns an uploaded model directory into a deployment: unpacks it into a new immutable snapshot
  * under `<dataDir>/snapshots/`, validates config.yaml and the model files, then records the
- * deployment (`Pushes.record`). Nothing is recorded when any step fails, and the snapshot is removed.
+ * deployment (`Pushes.record`). Nothing is recorded when any step fails, and the snapshot is removed;
+ * a disk that refuses the upload is a 400 (a bad entry), 507 (full) or 500 answer, never a crash.
  *
  * @example
  *   const r = await receivePush(app, app.options.dataDir, req, { promote: true }, app.options.maxPushBytes);
@@ -41,7 +42,13 @@ export async function receivePush(
   maxBytes: number,
 ): Promise<PushResult & { warnings: string[] }> {
   const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
-  await mkdir(dir, { recursive: true });
+  try {
+    // Not recursive for the snapshot itself: a recursive mkdir reports a read-only disk as ENOENT.
+    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+    await mkdir(dir);
+  } catch (err) {
+    throw diskError(err);
+  }
   try {
     await unpackTo(input, dir, maxBytes);
     let text: string;

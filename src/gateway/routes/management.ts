@@ -91,7 +91,8 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)$/,
     async ({ app, params }) => {
       const removed = await app.deployments.deleteModel(params[0]);
-      for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
+      for (const d of removed)
+        await Promise.all([removeUnusedSnapshot(app.registry, d.dir), app.supervisor.leftovers.removed(d.id)]);
       return { id: params[0], deleted: true };
     },
   ],
@@ -113,7 +114,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
     async ({ app, params }) => {
       const d = await app.deployments.delete(params[0], params[1]);
-      await removeUnusedSnapshot(app.registry, d.dir);
+      await Promise.all([removeUnusedSnapshot(app.registry, d.dir), app.supervisor.leftovers.removed(d.id)]);
       return { id: d.id, deleted: true, model_id: d.modelId };
     },
   ],
@@ -122,7 +123,9 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
     async ({ app, params }) => {
       const d = app.registry.deploymentOf(params[0], params[1]);
-      await app.deployments.setActive(d.id, params[2] === 'activate');
+      const changed = await app.deployments.setActive(d.id, params[2] === 'activate');
+      // Activating one that stopped trying to start (DEPLOY_FAILED) tries again.
+      if (changed.active) app.supervisor.retry(changed);
       return { success: true };
     },
   ],
@@ -248,6 +251,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     async ({ app, body }) => {
       const input = parse(SecretPut, await body());
       const s = await app.secrets.put(input.name, input.value);
+      await app.supervisor.leftovers.secretCopies(); // every copy holds the new value when this answers
       return secretView({ name: s.name, created_at: s.createdAt, updated_at: s.updatedAt });
     },
   ],
@@ -256,6 +260,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/secrets\/([^/]+)$/,
     async ({ app, params }) => {
       await app.secrets.delete(params[0]);
+      await app.supervisor.leftovers.secretCopies(); // no copy of it is left when this answers
       return { name: params[0] };
     },
   ],
