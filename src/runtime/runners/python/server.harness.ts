@@ -3,7 +3,8 @@
  * child process on a free port (environment as in ../PROTOCOL.md), driven over real HTTP. Fixture
  * models live in ./fixtures/<name>/. Runners and temporary directories go when the test file ends.
  * The tests: server.test.ts (life cycle, loading), server.predict.test.ts (bodies, errors, logs,
- * concurrency), server.stream.test.ts (streams).
+ * concurrency), server.stream.test.ts (streams), server.errors.test.ts (what it cannot decode or
+ * encode, its own errors).
  */
 import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
