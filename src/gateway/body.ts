@@ -96,7 +96,10 @@ export async function readJson(req: IncomingMessage, max: number): Promise<unkno
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw badRequest(`Malformed JSON body: ${(err as Error).message}.`);
+    throw badRequest(
+      `Malformed JSON body: ${(err as Error).message}.`,
+      'Send a JSON object, as README.md shows for this route.',
+    );
   }
 }
 

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { GirderError } from '../errors.ts';
+import { badRequest, GirderError } from '../errors.ts';
 import { newRequestId } from '../ids.ts';
 import type { App } from './app-context.ts';
 import type { FastRequest } from './http1/fast-request.ts';
 import type { FastResponse } from './http1/fast-response.ts';
 import { FrontDoor } from './http1/front-door.ts';
 import { SMALL_BODY } from './body.ts';
+import { clientErrorHandler, isLingering, refuseConnect } from './refusals.ts';
 import { failRequest, sendJson } from './respond.ts';
 import { handleAsyncRequest } from './routes/async.ts';
 import { handleInference, serveFastModelCall } from './routes/inference.ts';
@@ -69,10 +70,22 @@ function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
  */
 export function createGatewayServer(app: App): FrontDoor {
   const http = createServer(
-    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS },
+    {
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      requestTimeout: 0,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      // Its own 400 has an empty body: the handler answers a missing Host with an ErrorResponse.
+      requireHostHeader: false,
+    },
     (req, res) => {
+      // A request parsed from what a closing connection discards: it was never going to be answered.
+      if (isLingering(req.socket)) return;
       const requestId = newRequestId();
       try {
+        if (req.headers.host === undefined && req.httpVersion === '1.1') {
+          res.setHeader('connection', 'close');
+          throw badRequest('The request has no Host header.', 'HTTP/1.1 requires a Host header (RFC 9112 §3.2).');
+        }
         const done = dispatch(
           app,
           req,
@@ -86,6 +99,24 @@ export function createGatewayServer(app: App): FrontDoor {
       }
     },
   );
+  // node:http's own answers to these have empty bodies; Girder's are ErrorResponses.
+  http.on('clientError', clientErrorHandler(HEADERS_TIMEOUT_MS));
+  http.on('connect', refuseConnect);
+  http.on('checkExpectation', (req, res) => {
+    res.setHeader('connection', 'close');
+    failRequest(
+      res,
+      new GirderError(
+        'client_error',
+        `Expect: ${req.headers.expect} is not supported.`,
+        'Send the request without it.',
+        {
+          status: 417,
+        },
+      ),
+      newRequestId(),
+    );
+  });
   return new FrontDoor(http, (req, res) => serveFast(app, req, res), {
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
