@@ -6,6 +6,7 @@ import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
+import { decodeSegment } from '../target.ts';
 import { followLogs } from './logs.ts';
 import { AutoscalingPatch, defined, EnvCreate, EnvPromote, KeyCreate, parse, SecretPut } from './management-bodies.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
@@ -253,7 +254,7 @@ export async function handleManagement(
     if (!m) continue;
     pathMatched = true;
     if (method !== req.method) continue;
-    const params = m.slice(1).map(decodeURIComponent);
+    const params = m.slice(1).map(decodeSegment);
     const result = await handler({ app, req, res, params, query, body: () => readJson(req, JSON_LIMIT) });
     if (result !== undefined) sendJson(res, 200, result, { 'x-baseten-request-id': requestId });
     return;
