@@ -19,6 +19,17 @@ export function payloadTooLarge(size: number, max: number, detail?: string): Gir
   );
 }
 
+/**
+ * Whether a request has a body at all: a Content-Length other than 0, or a Transfer-Encoding.
+ *
+ * @example
+ *   declaresBody({ 'content-length': '0' }) // false
+ */
+export function declaresBody(headers: IncomingMessage['headers']): boolean {
+  const length = headers['content-length'];
+  return length === undefined ? headers['transfer-encoding'] !== undefined : length !== '0';
+}
+
 /** The declared Content-Length, NaN when there is none (chunked), 0 for no body at all. */
 function declaredLength(req: IncomingMessage): number {
   const len = req.headers['content-length'];
@@ -114,6 +125,9 @@ function limited(req: IncomingMessage, max: number): Transform {
     },
   });
   req.on('error', (err) => t.destroy(err));
+  // The call reading `t` may have ended already (the client left, or stalled): an error nobody
+  // listens to any more must not become an uncaught exception.
+  t.on('error', () => {});
   return req.pipe(t);
 }
 

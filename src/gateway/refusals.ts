@@ -1,4 +1,4 @@
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { GirderError } from '../errors.ts';
@@ -51,6 +51,22 @@ export function lingerClose(socket: Duplex): void {
   socket.once('end', () => socket.destroy());
   socket.end();
   socket.resume();
+}
+
+/**
+ * Makes the answer under way the connection's last (`connection: close`), ended by lingerClose
+ * rather than node:http's immediate close: for a request whose body is still coming.
+ *
+ * @example
+ *   closeAfterAnswer(res);
+ *   sendJson(res, 401, err.toJSON());
+ */
+export function closeAfterAnswer(res: ServerResponse): void {
+  if (res.headersSent) return;
+  res.setHeader('connection', 'close');
+  const socket = res.socket;
+  // node:http ends a `connection: close` answer with destroySoon(): closed as soon as written.
+  if (socket) socket.destroySoon = () => lingerClose(socket);
 }
 
 /**
