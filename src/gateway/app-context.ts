@@ -20,6 +20,17 @@ export interface GirderOptions {
   maxBodyBytes: number;
   /** Largest model directory `girder push` accepts. */
   maxPushBytes: number;
+  /**
+   * A request head (on the fast path: head and body) that has not all arrived this long after it
+   * started gets 408 (60 s).
+   */
+  headersTimeoutMs: number;
+  /**
+   * A request body that is being read and gets no byte for this long gets 408 (60 s). Silence
+   * while Girder does not read (a request waiting for a slot, a replica slow to take the upload)
+   * is not counted, and an upload that keeps flowing is never cut, however long it takes.
+   */
+  bodyTimeoutMs: number;
   /** Sync predict timeout (1200 s); a deployment may set its own. */
   predictTimeoutSeconds: number;
   /** Probe period of ready replicas. */
@@ -53,6 +64,8 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   domain: 'localhost',
   maxBodyBytes: 100 * 1000 * 1000,
   maxPushBytes: 10 * 1024 * 1024 * 1024,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
   predictTimeoutSeconds: 1200,
   probeIntervalMs: 2000,
   asyncMaxBodyBytes: 256 * 1024,

@@ -20,6 +20,14 @@ const intOption =
     return n;
   };
 
+const positiveOption =
+  (name: string) =>
+  (v: string): number => {
+    const n = intOption(name)(v);
+    if (n === 0) throw new Error(`--${name} must be at least 1, got "${v}"`);
+    return n;
+  };
+
 /** Pushes each example model that is not deployed yet, in-process, through the same path as `girder push`. */
 async function deployExamples(g: Girder): Promise<string[]> {
   const hasPython = spawnSync('python3', ['--version']).status === 0;
@@ -85,6 +93,8 @@ interface ServeFlags {
   domain: string;
   maxBodyBytes?: number;
   predictTimeout?: number;
+  headersTimeout?: number;
+  bodyTimeout?: number;
   examples?: boolean;
   asyncMaxBodyBytes?: number;
   asyncMaxOutstanding?: number;
@@ -115,6 +125,16 @@ export function registerServe(program: Command): void {
     .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
     .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
+    .option(
+      '--headers-timeout <seconds>',
+      'a request head (with its body, when at most 64 KiB) must arrive within this (408 after; default 60)',
+      positiveOption('headers-timeout'),
+    )
+    .option(
+      '--body-timeout <seconds>',
+      'longest pause in a request body being read (408 after; default 60); a flowing upload is never cut',
+      positiveOption('body-timeout'),
+    )
     .option(
       '--async-max-body-bytes <n>',
       'largest async submit body (413 above; default 262144)',
@@ -168,6 +188,8 @@ export function registerServe(program: Command): void {
         apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
+        ...(o.headersTimeout !== undefined && { headersTimeoutMs: o.headersTimeout * 1000 }),
+        ...(o.bodyTimeout !== undefined && { bodyTimeoutMs: o.bodyTimeout * 1000 }),
         ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
         ...(o.asyncMaxOutstanding !== undefined && { asyncMaxOutstanding: o.asyncMaxOutstanding }),
         ...(o.asyncPredictTimeout !== undefined && { asyncPredictTimeoutSeconds: o.asyncPredictTimeout }),
