@@ -38,6 +38,7 @@ const DEFAULT_DETAIL: Record<ErrorCode, string> = {
   model_unavailable: 'Retry shortly; `girder models` shows the state of the deployment.',
   model_not_ready: 'Retry shortly; the replicas are starting or busy.',
   timeout: 'Retry, or raise the timeout that expired.',
+  insufficient_storage: 'Free space on the disk of the data directory, then push again.',
   internal_baseten_error: "This is a bug in Girder: report it with the answer's x-baseten-request-id.",
 };
 
