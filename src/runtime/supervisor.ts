@@ -280,6 +280,8 @@ export class Supervisor {
     this.#policy.close();
     const stopping = unavailable.shuttingDown();
     await Promise.all([...this.#deps.values()].map((rt) => this.#stopAll(rt, stopping)));
+    // Each exit saved the replica record; those writes land before close() resolves.
+    await this.#record.flushed();
   }
 
   /** Kills every replica at once, for a process that is exiting and cannot wait. */
