@@ -5,9 +5,11 @@ import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { LogBook } from '../runtime/logs.ts';
+import type { SandboxMode } from '../runtime/sandbox.ts';
 import type { AsyncQueue } from '../queue/queue.ts';
 import type { WebhookSecrets } from '../queue/webhook-secrets.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
+import { DEFAULT_UID_BASE } from '../runtime/replica-users.ts';
 
 /** Server settings, from `girder serve` flags and environment variables. */
 export interface GirderOptions {
@@ -56,6 +58,14 @@ export interface GirderOptions {
   logMaxFiles: number;
   /** Replicas in a row that exit before ready, after which a deployment stops trying to start (5; 0: never). */
   maxFailedStarts: number;
+  /** How replicas are isolated: bwrap when it works (`auto`), bwrap or refuse to start, or none. */
+  sandbox: SandboxMode;
+  /** Who replicas run as: `auto` (as root: a user per snapshot), `self`, or a user name or uid. */
+  replicaUser: string;
+  /** First uid of the per-snapshot users (they take 65,536 from there). */
+  replicaUidBase: number;
+  /** More host paths every sandbox shows read-only (caches, tools, virtualenvs). */
+  sandboxReadOnly: string[];
 }
 
 export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
@@ -80,6 +90,10 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   logMaxBytes: 64 * 1024 * 1024,
   logMaxFiles: 3,
   maxFailedStarts: 5,
+  sandbox: 'auto',
+  replicaUser: 'auto',
+  replicaUidBase: DEFAULT_UID_BASE,
+  sandboxReadOnly: [],
 };
 
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */

@@ -6,6 +6,7 @@ import { newReplicaId } from '../ids.ts';
 import type { LogBook } from './logs.ts';
 import { freePort } from './ports.ts';
 import type { LaunchSpec } from './runners/launch.ts';
+import type { ReplicaLaunch, SpawnPlan } from './sandbox.ts';
 import type { SlotHolder } from './slots.ts';
 
 export type ReplicaState = 'starting' | 'ready' | 'unready' | 'stopping' | 'exited';
@@ -24,6 +25,8 @@ export interface ReplicaOptions {
   /** Restart a replica whose liveness has failed this long. */
   restartAfterMs: number;
   probeIntervalMs: number;
+  /** Wraps the process in a sandbox, as another user (`Sandbox`); without it the command runs as is. */
+  sandbox?: { plan(launch: ReplicaLaunch): Promise<SpawnPlan> };
 }
 
 /**
@@ -121,11 +124,23 @@ export class Replica
       bodyTimeout: 0,
     });
     this.#startedAt = Date.now();
-    this.#note('info', `starting ${spec.runner} replica on port ${this.port}`);
+    const env = { ...this.opts.env, PORT: String(this.port) };
+    const direct: SpawnPlan = { command: spec.command, args: spec.args, cwd: spec.cwd, env, note: '' };
+    const planned = this.opts.sandbox?.plan({ deploymentId, spec, env }) ?? Promise.resolve(direct);
+    const plan = await planned.catch((err: Error) => {
+      // Fails like a command that cannot start, so the supervisor sees an exit and backs off.
+      this.#note('error', `could not prepare the replica's sandbox: ${err.message}`);
+      this.#exited(null, null, err.message);
+    });
+    if (!plan || this.#ending()) return; // it failed, or was stopped while its sandbox was prepared
+    const how = plan.note ? ` (${plan.note})` : '';
+    this.#note('info', `starting ${spec.runner} replica on port ${this.port}${how}`);
     // A process group of its own, so that stop() reaches every process a custom command starts.
-    const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: { ...this.opts.env, PORT: String(this.port) },
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      uid: plan.uid,
+      gid: plan.gid,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

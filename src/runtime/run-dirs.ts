@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Secrets } from '../control/secrets.ts';
 import type { LogBook } from './logs.ts';
@@ -46,16 +46,14 @@ export async function refreshSecretCopies(dataDir: string, name: string, value: 
     (await runDirs(dataDir)).map(async (d) => {
       const copy = join(dataDir, 'run', d, 'secrets', name);
       if (value === undefined) return unlink(copy).catch(ignore);
-      if (
-        !(await stat(copy).then(
-          () => true,
-          () => false,
-        ))
-      )
-        return;
+      const before = await stat(copy).catch(() => undefined);
+      if (!before) return;
       const temp = `${copy}.${randomBytes(4).toString('hex')}.tmp`;
       try {
         await writeFile(temp, value, { mode: 0o600 });
+        // The new copy keeps the old one's owner and mode: a sandboxed replica reads it through its group.
+        await chown(temp, before.uid, before.gid);
+        await chmod(temp, before.mode & 0o777);
         await rename(temp, copy);
       } catch {
         await unlink(temp).catch(ignore);

@@ -9,6 +9,7 @@ import { receivePush } from '../../control/packaging/push.ts';
 import { Girder } from '../../girder.ts';
 import type { DeploymentRecord } from '../../records/control.ts';
 import { curlSnippet, exportLine, type KeySource, pythonSnippet } from '../snippets.ts';
+import type { SandboxMode } from '../../runtime/sandbox.ts';
 
 const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -107,6 +108,10 @@ interface ServeFlags {
   logMaxBytes?: number;
   logMaxFiles?: number;
   maxFailedStarts?: number;
+  sandbox: SandboxMode;
+  replicaUser: string;
+  replicaUidBase?: number;
+  sandboxRoBind: string[];
 }
 
 /**
@@ -178,6 +183,27 @@ export function registerServe(program: Command): void {
       'failed starts in a row after which a deployment stops trying, until a push, activate or wake (default 5; 0: never)',
       intOption('max-failed-starts'),
     )
+    .option(
+      '--sandbox <mode>',
+      'isolate replicas with bubblewrap: auto (when it works), bwrap (or refuse to start), none',
+      process.env.GIRDER_SANDBOX ?? 'auto',
+    )
+    .option(
+      '--replica-user <user>',
+      'who replicas run as: auto (as root, a user per snapshot), self, or a user name or uid',
+      process.env.GIRDER_REPLICA_USER ?? 'auto',
+    )
+    .option(
+      '--replica-uid-base <uid>',
+      'first uid of the per-snapshot replica users (default 1879048192; 65536 from there)',
+      intOption('replica-uid-base'),
+    )
+    .option(
+      '--sandbox-ro-bind <path>',
+      'also show this host path read-only in every sandbox (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
@@ -201,10 +227,14 @@ export function registerServe(program: Command): void {
         ...(o.maxFailedStarts !== undefined && { maxFailedStarts: o.maxFailedStarts }),
         asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
+        sandbox: o.sandbox, // Girder.start refuses an unknown mode
+        replicaUser: o.replicaUser,
+        ...(o.replicaUidBase !== undefined && { replicaUidBase: o.replicaUidBase }),
+        sandboxReadOnly: o.sandboxRoBind,
       });
       installShutdown(g);
       // One write, so that whoever reads the banner gets the key with it.
-      const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`];
+      const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`, g.sandbox.summary];
       if (g.newAdminKey)
         banner.push(
           `Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):`,
@@ -239,6 +269,8 @@ async function startOrExplain(opts: Parameters<typeof Girder.start>[0]): Promise
       console.error(
         `girder: permission denied (${e.message}). Use --data-dir for a writable directory, or a port above 1023.`,
       );
+    else if (e.message.startsWith('--'))
+      console.error(`girder: ${e.message}`); // a sandbox or replica user that cannot be had here
     else throw err;
     process.exit(1);
   }
