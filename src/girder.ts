@@ -111,7 +111,7 @@ export class Girder implements App {
     });
     const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')), sandbox);
     // Now that the store, logs/ and run/ exist: nothing in the data dir is for anyone but Girder.
-    secureDataDir(options.dataDir, sandbox.dataDirTraversable);
+    for (const w of secureDataDir(options.dataDir, sandbox.dataDirTraversable)) console.error(`girder: warning: ${w}`);
     await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load(), g.webhookSecrets.load()]);
     await g.#ensureAdminKey(opts.apiKey);
     await g.server.listen(options.port, options.host);

@@ -17,7 +17,7 @@
  *   node test/suite.ts test/serve.test.ts       # some files (any `node --test` arguments)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,6 +82,8 @@ function report(leftovers: Leftover[]): void {
 
 async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'girder-suite-'));
+  // Replicas of a root Girder run as users of their own and reach their data dirs through this one.
+  chmodSync(root, 0o711);
   const marker = join(root, 'path-marker');
   mkdirSync(marker);
   const args = process.argv.slice(2);

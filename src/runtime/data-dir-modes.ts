@@ -12,20 +12,31 @@ const PRIVATE_FILES = ['girder.db', 'girder.db-wal', 'girder.db-shm', 'admin-key
  * data dir made by an older Girder, or with a lax umask, is tightened too.
  *
  * @example
- *   secureDataDir('/var/lib/girder', false); // girder.db → 0600, snapshots/ → 0700, …
+ *   secureDataDir('/var/lib/girder', false); // girder.db → 0600, snapshots/ → 0700, …; returns what it could not set
  */
-export function secureDataDir(dataDir: string, traversable: boolean): void {
+export function secureDataDir(dataDir: string, traversable: boolean): string[] {
   const dirMode = traversable ? 0o711 : 0o700;
+  const warnings: string[] = [];
+  // A mode that cannot be set (a read-only mount, a directory of another owner) is the operator's to
+  // fix: Girder says so and serves on; what then fails (a push into a read-only snapshots/) says why.
+  const tighten = (path: string, mode: number): void => {
+    try {
+      chmodSync(path, mode);
+    } catch (err) {
+      warnings.push(`cannot set mode ${mode.toString(8)} on ${path}: ${(err as Error).message}`);
+    }
+  };
   mkdirSync(dataDir, { recursive: true, mode: dirMode });
-  chmodSync(dataDir, dirMode);
+  tighten(dataDir, dirMode);
   for (const name of ['snapshots', 'run']) {
     mkdirSync(join(dataDir, name), { recursive: true, mode: dirMode });
-    chmodSync(join(dataDir, name), dirMode);
+    tighten(join(dataDir, name), dirMode);
   }
   mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
-  chmodSync(join(dataDir, 'logs'), 0o700);
+  tighten(join(dataDir, 'logs'), 0o700);
   for (const name of PRIVATE_FILES) {
     const file = join(dataDir, name);
-    if (existsSync(file)) chmodSync(file, 0o600);
+    if (existsSync(file)) tighten(file, 0o600);
   }
+  return warnings;
 }
