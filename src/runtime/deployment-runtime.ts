@@ -1,3 +1,4 @@
+import { readSource } from '../control/packaging/source.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord, EnvironmentRecord } from '../records/control.ts';
@@ -123,6 +124,7 @@ export class DeploymentRuntime {
       stopTrafficAfterMs: (runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
       restartAfterMs: (runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
       probeIntervalMs: host.probeIntervalMs,
+      sourceDir: readSource(d.dir),
     };
   }
 

@@ -3,31 +3,15 @@ import { EventEmitter, once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { newReplicaId } from '../ids.ts';
-import type { LogBook } from './logs.ts';
+import { asPushed } from '../control/packaging/source.ts';
 import { freePort } from './ports.ts';
-import type { LaunchSpec } from './runners/launch.ts';
-import type { ReplicaLaunch, SpawnPlan } from './sandbox.ts';
+import type { ReplicaOptions } from './replica-options.ts';
+import type { SpawnPlan } from './sandbox.ts';
 import type { SlotHolder } from './slots.ts';
 
 export type ReplicaState = 'starting' | 'ready' | 'unready' | 'stopping' | 'exited';
 
-export interface ReplicaOptions {
-  deploymentId: string;
-  spec: LaunchSpec;
-  /** The replica protocol's environment (PORT is added here). */
-  env: Record<string, string>;
-  capacity: number;
-  logs: LogBook;
-  /** Give up on a replica that is not ready after this long. */
-  startupTimeoutMs: number;
-  /** Stop routing to a replica whose readiness has failed this long (0: at the first failure). */
-  stopTrafficAfterMs: number;
-  /** Restart a replica whose liveness has failed this long. */
-  restartAfterMs: number;
-  probeIntervalMs: number;
-  /** Wraps the process in a sandbox, as another user (`Sandbox`); without it the command runs as is. */
-  sandbox?: { plan(launch: ReplicaLaunch): Promise<SpawnPlan> };
-}
+export type { ReplicaOptions } from './replica-options.ts';
 
 /**
  * One replica: a child process serving the replica protocol on a loopback port, its probes, and an
@@ -145,9 +129,10 @@ export class Replica
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
+    const shown = asPushed(spec.cwd, this.opts.sourceDir);
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: child[stream]!, crlfDelay: Infinity }).on('line', (line) =>
-        logs.addLine(deploymentId, this.id, stream, line),
+        logs.addLine(deploymentId, this.id, stream, shown(line)),
       );
     }
     child.stdin!.on('error', () => {});

@@ -152,6 +152,7 @@ export function registerPush(program: Command): void {
       if (opts.promote) query.set('promote', 'true');
       if (opts.environment) query.set('environment', opts.environment);
       if (opts.watch) query.set('development', 'true');
+      query.set('source', dir); // tracebacks then name the files as they are here
       const r = await pushOnce(client, dir, query);
       if (opts.json) printJson(r);
       else report(client, dir, r);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
 import { detectModel } from './detect.ts';
+import { removeSource, writeSource } from './source.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
@@ -15,6 +16,8 @@ export interface PushOptions {
   promote?: boolean;
   environment?: string;
   development?: boolean;
+  /** The pushed directory's absolute path on the pusher's machine, to show tracebacks with (source.ts). */
+  source?: string;
 }
 
 /** What a push needs of the control plane: an `App` (or a `Girder`) has both. */
@@ -51,6 +54,7 @@ export async function receivePush(
   }
   try {
     await unpackTo(input, dir, maxBytes);
+    if (opts.source !== undefined) await writeSource(dir, opts.source);
     let text: string;
     try {
       text = await readFile(join(dir, 'config.yaml'), 'utf8');
@@ -87,6 +91,7 @@ export async function receivePush(
     return { ...result, warnings };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    await removeSource(dir);
     throw err;
   }
 }
@@ -100,4 +105,5 @@ export async function receivePush(
 export async function removeUnusedSnapshot(registry: Registry, dir: string): Promise<void> {
   for (const d of registry.deployments.values()) if (d.dir === dir) return;
   await rm(dir, { recursive: true, force: true });
+  await removeSource(dir);
 }

@@ -47,6 +47,7 @@ const ROUTES: [string, RegExp, Handler][] = [
           promote: flag(query, 'promote'),
           development: flag(query, 'development'),
           environment: query.get('environment') ?? undefined,
+          source: query.get('source') ?? undefined,
         },
         app.options.maxPushBytes,
       );
