@@ -18,10 +18,29 @@ export const ERROR_STATUS = {
   model_unavailable: 503,
   model_not_ready: 503,
   timeout: 504,
+  insufficient_storage: 507,
   internal_baseten_error: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * What to do about an error that was raised without a detail of its own: every ErrorResponse
+ * Girder sends tells the caller a next step. A specific detail at the throw site is better.
+ */
+const DEFAULT_DETAIL: Record<ErrorCode, string> = {
+  client_error: 'Fix the request as the error says, then send it again.',
+  unauthorized: 'Send a valid key as `Authorization: Api-Key <key>`; `girder keys create` makes one.',
+  model_does_not_exist: 'Check the ids and names in the URL; `girder models` lists what exists.',
+  payload_too_large: 'Send a smaller body.',
+  rate_limited: 'Retry later, when fewer requests are outstanding.',
+  application_error: 'The model failed: see its output with `girder logs MODEL`.',
+  model_unavailable: 'Retry shortly; `girder models` shows the state of the deployment.',
+  model_not_ready: 'Retry shortly; the replicas are starting or busy.',
+  timeout: 'Retry, or raise the timeout that expired.',
+  insufficient_storage: 'Free space on the disk of the data directory, then push again.',
+  internal_baseten_error: "This is a bug in Girder: report it with the answer's x-baseten-request-id.",
+};
 
 export interface ErrorResponse {
   error: string;
@@ -60,21 +79,20 @@ export interface ErrorOptions {
 export class GirderError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  readonly detail: string | undefined;
+  /** Always set: a thrower's detail, or the code's default next step. */
+  readonly detail: string;
   readonly reason: ErrorReason;
 
   constructor(code: ErrorCode, message: string, detail?: string, opts: ErrorOptions = {}) {
     super(message);
     this.code = code;
-    this.detail = detail;
+    this.detail = detail || DEFAULT_DETAIL[code];
     this.status = opts.status ?? ERROR_STATUS[code];
     this.reason = opts.reason ?? code;
   }
 
   toJSON(): ErrorResponse {
-    const body: ErrorResponse = { error: this.message, error_code: this.code };
-    if (this.detail !== undefined) body.detail = this.detail;
-    return body;
+    return { error: this.message, error_code: this.code, detail: this.detail };
   }
 }
 
@@ -82,7 +100,11 @@ export class GirderError extends Error {
 export function toGirderError(err: unknown): GirderError {
   if (err instanceof GirderError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new GirderError('internal_baseten_error', 'Internal error in Girder.', message);
+  return new GirderError(
+    'internal_baseten_error',
+    `Internal error in Girder: ${message}`,
+    DEFAULT_DETAIL.internal_baseten_error,
+  );
 }
 
 /** A valid key used outside its scope: `unauthorized` with 403. */

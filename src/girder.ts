@@ -13,7 +13,11 @@ import { createGatewayServer } from './gateway/server.ts';
 import { AsyncQueue } from './queue/queue.ts';
 import { WebhookSecrets } from './queue/webhook-secrets.ts';
 import { WebhookSender } from './queue/webhooks.ts';
+import { secureDataDir } from './runtime/data-dir-modes.ts';
 import { LogBook } from './runtime/logs.ts';
+import { Replica } from './runtime/replica.ts';
+import { ReplicaUsers } from './runtime/replica-users.ts';
+import { Sandbox } from './runtime/sandbox.ts';
 import { Supervisor } from './runtime/supervisor.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 import type { Store } from './store/store.ts';
@@ -48,26 +52,34 @@ export class Girder implements App {
   readonly queue: AsyncQueue;
   readonly usage: UsageMeter;
   readonly server: FrontDoor;
+  /** How replicas are isolated (`sandbox.summary` says it in a line). */
+  readonly sandbox: Sandbox;
   /** The admin key created by this start (first start without GIRDER_API_KEY), else null. */
   newAdminKey: string | null = null;
   #closed: Promise<void> | undefined;
 
-  private constructor(options: GirderOptions, store: Store) {
+  private constructor(options: GirderOptions, store: Store, sandbox: Sandbox) {
     this.options = options;
     this.store = store;
+    this.sandbox = sandbox;
     this.registry = new Registry(store);
     this.deployments = new Deployments(store, this.registry);
     this.environments = new Environments(store, this.registry, this.deployments);
     this.pushes = new Pushes(this.registry, this.deployments, this.environments);
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
-    this.logs = new LogBook(join(options.dataDir, 'logs'));
+    this.logs = new LogBook(join(options.dataDir, 'logs'), {
+      maxBytes: options.logMaxBytes,
+      maxFiles: options.logMaxFiles,
+    });
     this.supervisor = new Supervisor({
       dataDir: options.dataDir,
       registry: this.registry,
       secrets: this.secrets,
       logs: this.logs,
       probeIntervalMs: options.probeIntervalMs,
+      maxFailedStarts: options.maxFailedStarts,
+      createReplica: (o) => new Replica({ ...o, sandbox }),
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(
@@ -93,7 +105,16 @@ export class Girder implements App {
   static async start(opts: StartOptions): Promise<Girder> {
     const options: GirderOptions = { ...DEFAULT_OPTIONS, ...opts, dataDir: resolve(opts.dataDir) };
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')));
+    const users = ReplicaUsers.resolve(options.replicaUser, options.replicaUidBase);
+    const sandbox = await Sandbox.create({
+      mode: options.sandbox,
+      dataDir: options.dataDir,
+      users,
+      readOnly: options.sandboxReadOnly.map((p) => resolve(p)),
+    });
+    const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')), sandbox);
+    // Now that the store, logs/ and run/ exist: nothing in the data dir is for anyone but Girder.
+    for (const w of secureDataDir(options.dataDir, sandbox.dataDirTraversable)) console.error(`girder: warning: ${w}`);
     await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load(), g.webhookSecrets.load()]);
     await g.#ensureAdminKey(opts.apiKey);
     await g.server.listen(options.port, options.host);

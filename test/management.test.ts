@@ -209,6 +209,23 @@ test('log lines carry the request id of the request that printed them', async ()
   assert.equal(line.deployment_id, pushed.deployment.id);
 });
 
+test("a model's traceback names its files where they were pushed from, not the snapshot", async () => {
+  const dir = modelCopy({ after }, fixture('behaviours'), { model_name: 'traced' });
+  const pushed = await girder.deploy(dir, { source: '/home/ada/traced' });
+  const snapshot = girder.g.registry.deployments.get(pushed.deployment.id)!.dir;
+  const r = await predict(pushed.model.id, 'production', { raise: 'boom' });
+  assert.equal(r.status, 500);
+  const logsUrl = `${girder.url}/api/v1/models/${pushed.model.id}/deployments/${pushed.deployment.id}/logs?limit=200`;
+  let text = '';
+  await waitFor(
+    async () => (text = (await call(logsUrl, { method: 'GET', headers: girder.auth })).text).includes('boom'),
+    10_000,
+    'the traceback in the logs',
+  );
+  assert.match(text, /\/home\/ada\/traced\/model\/model\.ts/, 'the traceback names the pushed file');
+  assert.ok(!text.includes(snapshot), `no line names the snapshot ${snapshot}`);
+});
+
 test('a development push replaces the development deployment in place and restarts it on the new code', async () => {
   const dir = modelCopy({ after }, fixture('behaviours'), {
     model_name: 'dev-loop',

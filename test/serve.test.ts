@@ -61,11 +61,7 @@ test('a restart keeps models, deployments, environments, keys and secrets, and s
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 
-  const second = await serve(t, dir, { GIRDER_API_KEY: key });
-  t.after(async () => {
-    second.child.kill('SIGTERM');
-    await second.exited;
-  });
+  const second = await serve(t, dir, { GIRDER_API_KEY: key }); // stopped (SIGTERM) after the test
   const models = await call(`${second.url}/api/v1/models`, { method: 'GET', headers: auth });
   assert.deepEqual(models.json.models.map((m: { id: string }) => m.id).sort(), [echo.model.id, staged.model.id].sort());
   const envs = await call(`${second.url}/api/v1/models/${staged.model.id}/environments`, {
@@ -131,11 +127,7 @@ test('after a kill -9 of Girder, runner replicas exit by themselves and the next
   await first.exited;
   await waitFor(() => !alive(nodePid), 10_000, 'the node runner to notice Girder is gone');
   assert.equal(alive(customPid), true, 'a custom server that ignores stdin outlives a SIGKILLed Girder…');
-  const second = await serve(t, dir, { GIRDER_API_KEY: key });
-  t.after(async () => {
-    second.child.kill('SIGTERM');
-    await second.exited;
-  });
+  await serve(t, dir, { GIRDER_API_KEY: key });
   await waitFor(() => !alive(customPid), 10_000, '…until the next start reaps it');
 });
 

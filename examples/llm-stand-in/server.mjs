@@ -156,7 +156,16 @@ function embeddings(res, body) {
   );
 }
 
-const ROUTES = { '/v1/chat/completions': chat, '/v1/completions': completions, '/v1/embeddings': embeddings };
+/** Girder's predict: a chat completion when the body is a chat request, the body back otherwise. */
+const predict = (res, body) =>
+  Array.isArray(body?.messages) ? chat(res, body) : send(res, 200, { echo: body }, replicaHeader);
+
+const ROUTES = {
+  '/v1/chat/completions': chat,
+  '/v1/completions': completions,
+  '/v1/embeddings': embeddings,
+  '/predict': predict,
+};
 
 async function handle(req, res) {
   const path = req.url.split('?')[0];
@@ -188,9 +197,10 @@ async function handle(req, res) {
   } catch {
     return fail(res, 400, 'the body is not JSON');
   }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return fail(res, 400, 'the body is not a JSON object');
   const forced = body.stand_in?.error;
   if (forced) return fail(res, forced.status ?? 400, forced.message ?? 'forced error');
-  if (servedName !== undefined && body.model !== servedName)
+  if (servedName !== undefined && path !== '/predict' && body.model !== servedName)
     return fail(res, 404, `The model \`${body.model}\` does not exist.`, 'model');
   return route(res, body);
 }

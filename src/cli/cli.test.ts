@@ -40,6 +40,20 @@ describe('girder CLI against a running server', () => {
     assert.match(r.stdout, /status\s+ACTIVE/);
   });
 
+  test('a push that serves nothing yet starts its deployment once and says whether it works', async () => {
+    const name = ['--name', 'echo-twice', '--timeout', '60'];
+    assert.doesNotMatch(ok(await cli(['push', ECHO, ...name])).stdout, /starting it once/, 'production runs anyway');
+    const second = ok(await cli(['push', ECHO, ...name]));
+    assert.match(second.stdout, /starting it once to check that it works/);
+    assert.match(second.stdout, /status\s+ACTIVE/);
+    assert.match(second.stdout, /It works/);
+    const broken = await cli(['push', join(ROOT, 'test/fixtures/load-fails'), ...name]);
+    assert.equal(broken.code, 1, broken.stdout);
+    assert.match(broken.stdout, /status\s+DEPLOY_FAILED/);
+    assert.match(broken.stdout, /last log lines/);
+    assert.doesNotMatch(ok(await cli(['push', ECHO, '--name', 'echo-twice', '--no-wait'])).stdout, /starting it once/);
+  });
+
   test('predict prints the echo', async () => {
     const r = ok(await cli(['predict', 'custom-echo', '--data', '{"hello":"cli"}']));
     assert.deepEqual(JSON.parse(r.stdout), { hello: 'cli' });

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { badRequest, notFound } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { SecretRecord } from '../records/control.ts';
@@ -6,17 +7,20 @@ const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /**
  * Workspace secrets. Values go to replicas (as files in their secrets directory, like Truss's
- * `/secrets/{name}`) and never back out through the API.
+ * `/secrets/{name}`) and never back out through the API. `changed` (the name) follows every put and
+ * delete, once stored, so that the runtime can update or remove the copies it wrote.
  *
  * @example
  *   await secrets.put('hf_token', 'hf_…');
  *   secrets.values(['hf_token', 'missing']); // Map { 'hf_token' => 'hf_…' }
+ *   secrets.on('changed', (name) => secrets.values([name])); // empty once deleted
  */
-export class Secrets {
+export class Secrets extends EventEmitter<{ changed: [name: string] }> {
   readonly #store: Store;
   readonly #byName = new Map<string, SecretRecord>();
 
   constructor(store: Store) {
+    super();
     this.#store = store;
   }
 
@@ -44,6 +48,7 @@ export class Secrets {
       throw badRequest(`Invalid secret name "${name}".`, 'Use letters, digits, "_", "-" and "." (at most 128).');
     const record = await this.#store.putSecret(name, value, new Date().toISOString());
     this.#byName.set(name, record);
+    this.emit('changed', name);
     return record;
   }
 
@@ -51,5 +56,6 @@ export class Secrets {
     if (!(await this.#store.deleteSecret(name)))
       throw notFound(`No secret named "${name}".`, 'List secrets with `girder secrets list`.');
     this.#byName.delete(name);
+    this.emit('changed', name);
   }
 }

@@ -6,9 +6,11 @@ import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { UsageMeter } from '../control/usage.ts';
 import type { LogBook } from '../runtime/logs.ts';
+import type { SandboxMode } from '../runtime/sandbox.ts';
 import type { AsyncQueue } from '../queue/queue.ts';
 import type { WebhookSecrets } from '../queue/webhook-secrets.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
+import { DEFAULT_UID_BASE } from '../runtime/replica-users.ts';
 
 /** Server settings, from `girder serve` flags and environment variables. */
 export interface GirderOptions {
@@ -21,6 +23,17 @@ export interface GirderOptions {
   maxBodyBytes: number;
   /** Largest model directory `girder push` accepts. */
   maxPushBytes: number;
+  /**
+   * A request head (on the fast path: head and body) that has not all arrived this long after it
+   * started gets 408 (60 s).
+   */
+  headersTimeoutMs: number;
+  /**
+   * A request body that is being read and gets no byte for this long gets 408 (60 s). Silence
+   * while Girder does not read (a request waiting for a slot, a replica slow to take the upload)
+   * is not counted, and an upload that keeps flowing is never cut, however long it takes.
+   */
+  bodyTimeoutMs: number;
   /** Sync predict timeout (1200 s); a deployment may set its own. */
   predictTimeoutSeconds: number;
   /** Probe period of ready replicas. */
@@ -40,6 +53,20 @@ export interface GirderOptions {
   webhookTimeoutMs: number;
   /** Let webhooks reach loopback and private addresses (off: a key holder could reach internal services). */
   allowPrivateWebhooks: boolean;
+  /** A deployment's log file is rotated at this size (64 MiB)… */
+  logMaxBytes: number;
+  /** …and this many files of it are kept, the current one included (3). */
+  logMaxFiles: number;
+  /** Replicas in a row that exit before ready, after which a deployment stops trying to start (5; 0: never). */
+  maxFailedStarts: number;
+  /** How replicas are isolated: bwrap when it works (`auto`), bwrap or refuse to start, or none. */
+  sandbox: SandboxMode;
+  /** Who replicas run as: `auto` (as root: a user per snapshot), `self`, or a user name or uid. */
+  replicaUser: string;
+  /** First uid of the per-snapshot users (they take 65,536 from there). */
+  replicaUidBase: number;
+  /** More host paths every sandbox shows read-only (caches, tools, virtualenvs). */
+  sandboxReadOnly: string[];
 }
 
 export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
@@ -48,6 +75,8 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   domain: 'localhost',
   maxBodyBytes: 100 * 1000 * 1000,
   maxPushBytes: 10 * 1024 * 1024 * 1024,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
   predictTimeoutSeconds: 1200,
   probeIntervalMs: 2000,
   asyncMaxBodyBytes: 256 * 1024,
@@ -59,6 +88,13 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   webhookRetryDelayMs: 2000,
   webhookTimeoutMs: 10_000,
   allowPrivateWebhooks: false,
+  logMaxBytes: 64 * 1024 * 1024,
+  logMaxFiles: 3,
+  maxFailedStarts: 5,
+  sandbox: 'auto',
+  replicaUser: 'auto',
+  replicaUidBase: DEFAULT_UID_BASE,
+  sandboxReadOnly: [],
 };
 
 /** What route handlers reach: the planes of one Girder, wired together by `Girder.start`. */

@@ -19,6 +19,17 @@ export function payloadTooLarge(size: number, max: number, detail?: string): Gir
   );
 }
 
+/**
+ * Whether a request has a body at all: a Content-Length other than 0, or a Transfer-Encoding.
+ *
+ * @example
+ *   declaresBody({ 'content-length': '0' }) // false
+ */
+export function declaresBody(headers: IncomingMessage['headers']): boolean {
+  const length = headers['content-length'];
+  return length === undefined ? headers['transfer-encoding'] !== undefined : length !== '0';
+}
+
 /** The declared Content-Length, NaN when there is none (chunked), 0 for no body at all. */
 function declaredLength(req: IncomingMessage): number {
   const len = req.headers['content-length'];
@@ -96,7 +107,10 @@ export async function readJson(req: IncomingMessage, max: number): Promise<unkno
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw badRequest(`Malformed JSON body: ${(err as Error).message}.`);
+    throw badRequest(
+      `Malformed JSON body: ${(err as Error).message}.`,
+      'Send a JSON object, as README.md shows for this route.',
+    );
   }
 }
 
@@ -111,6 +125,9 @@ function limited(req: IncomingMessage, max: number): Transform {
     },
   });
   req.on('error', (err) => t.destroy(err));
+  // The call reading `t` may have ended already (the client left, or stalled): an error nobody
+  // listens to any more must not become an uncaught exception.
+  t.on('error', () => {});
   return req.pipe(t);
 }
 

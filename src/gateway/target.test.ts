@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GirderError } from '../errors.ts';
-import { parseRoute } from './target.ts';
+import { decodeSegment, parseRoute } from './target.ts';
 
 const D = 'girder.test';
 const ID = 'abcd1234';
@@ -86,4 +86,29 @@ test('unknown paths and actions are 404', () => {
     () => parseRoute(`model-${ID}.${D}`, '/production/predict/extra', D),
     (e: GirderError) => e.status === 404,
   );
+});
+
+test('an environment name is percent-decoded; a malformed escape is 400 client_error, not a URIError', () => {
+  assert.deepEqual(parseRoute(D, `/model-${ID}/environments/my%2Denv/predict`, D), {
+    surface: 'inference',
+    kind: 'model',
+    id: ID,
+    target: { kind: 'environment', name: 'my-env' },
+    action: 'predict',
+    rest: '',
+  });
+  for (const bad of ['%E0', '%ZZ', '%', 'a%2']) {
+    assert.throws(
+      () => parseRoute(D, `/model-${ID}/environments/${bad}/predict`, D),
+      (e: GirderError) => e.code === 'client_error' && e.status === 400 && /^Malformed URL/.test(e.message),
+    );
+  }
+});
+
+test('decodeSegment decodes UTF-8 escapes and refuses broken ones', () => {
+  assert.equal(decodeSegment('caf%C3%A9'), 'café');
+  assert.throws(
+    () => decodeSegment('%ED%A0%80'),
+    (e: GirderError) => e.code === 'client_error',
+  ); // a lone surrogate
 });

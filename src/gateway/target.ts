@@ -37,6 +37,25 @@ export type Route =
 
 const ENTITY_RE = /^(model|chain)-([a-z0-9]{8})(?:-([a-z0-9][a-z0-9-]*))?$/;
 
+/**
+ * One percent-encoded path segment, decoded; a malformed escape (`%E0`, `%ZZ`) is the client's
+ * error, 400, where `decodeURIComponent` alone would throw a URIError and make it a 500.
+ *
+ * @example
+ *   decodeSegment('my%20env') // 'my env'
+ *   decodeSegment('%E0')      // throws GirderError client_error
+ */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(
+      `Malformed URL: the path segment "${segment.slice(0, 100)}" is not valid percent-encoding.`,
+      'Percent-encode the URL as UTF-8 (encodeURIComponent in JavaScript, urllib.parse.quote in Python).',
+    );
+  }
+}
+
 function stripPort(host: string): string {
   if (host.charCodeAt(0) === 91 /* [ */) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.indexOf(':');
@@ -113,7 +132,7 @@ function entityRoute(
       return actionRoute(kind, id, { kind: 'development' }, segs, 2, query);
     case 'environments':
       if (!segs[2]) break;
-      return actionRoute(kind, id, { kind: 'environment', name: decodeURIComponent(segs[2]) }, segs, 3, query);
+      return actionRoute(kind, id, { kind: 'environment', name: decodeSegment(segs[2]) }, segs, 3, query);
     case 'deployment':
       if (!segs[2]) break;
       return actionRoute(kind, id, { kind: 'deployment', id: segs[2] }, segs, 3, query);

@@ -1,7 +1,16 @@
-import type { DeploymentRecord } from '../records/control.ts';
-import type { Replica } from './replica.ts';
+import { readSource } from '../control/packaging/source.ts';
+import type { Secrets } from '../control/secrets.ts';
+import type { GirderError } from '../errors.ts';
+import type { DeploymentRecord, EnvironmentRecord } from '../records/control.ts';
+import type { LogBook } from './logs.ts';
+import type { Replica, ReplicaOptions } from './replica.ts';
 import type { DeploymentLoad } from './replica-count.ts';
+import { replicaEnv } from './replica-env.ts';
+import type { LaunchSpec } from './runners/launch.ts';
 import { SlotQueue } from './slots.ts';
+import { unavailable } from './unavailable.ts';
+
+const MAX_BACKOFF_MS = 30_000;
 
 export type DeploymentStatus =
   | 'DEPLOYING'
@@ -11,6 +20,16 @@ export type DeploymentStatus =
   | 'INACTIVE'
   | 'SCALED_TO_ZERO'
   | 'WAKING_UP';
+
+/** What the supervisor gives a deployment's new replicas besides its own settings. */
+export interface ReplicaHost {
+  dataDir: string;
+  secrets: Secrets;
+  /** The environment the deployment serves now, if any. */
+  environment: EnvironmentRecord | undefined;
+  logs: LogBook;
+  probeIntervalMs: number;
+}
 
 /**
  * The live state of one deployment, as the supervisor keeps it: its replicas, their slots and the
@@ -23,6 +42,10 @@ export class DeploymentRuntime {
   woken = false;
   /** Consecutive replica starts that ended before ready or crashed: drives the backoff. */
   failures = 0;
+  /** Consecutive replicas that exited before they were ever ready: past a limit, it stops trying. */
+  failedStarts = 0;
+  /** Set once it stopped trying to start: builds the 503 its requests get, until `retry()`. */
+  gaveUp: (() => GirderError) | undefined;
   everReady = false;
   restartTimer: NodeJS.Timeout | undefined;
 
@@ -39,9 +62,70 @@ export class DeploymentRuntime {
   activeStatus(): DeploymentStatus {
     const live = this.live;
     if (live.some((r) => r.routable)) return 'ACTIVE';
+    if (this.gaveUp) return 'DEPLOY_FAILED';
     if (live.length === 0 && !this.restartTimer) return 'SCALED_TO_ZERO';
     if (this.failures > 0) return this.everReady ? 'UNHEALTHY' : 'DEPLOY_FAILED';
     return this.woken ? 'WAKING_UP' : 'DEPLOYING';
+  }
+
+  /** A replica passed readiness: the failures are over, and the requests parked for it go to it. */
+  ready(): void {
+    this.everReady = true;
+    this.failures = 0;
+    this.failedStarts = 0;
+    this.slots.drain();
+  }
+
+  /**
+   * Counts a replica that ended while it was still wanted, and returns the backoff before the next
+   * start, or undefined once `maxFailedStarts` replicas in a row (0: no limit) exited before they
+   * were ever ready: then it stops trying, and its requests get 503 at once with what the last one
+   * printed (`gaveUp`), until `retry()`. Replicas that still serve keep serving.
+   */
+  crashed(replica: Replica, maxFailedStarts: number, logs: LogBook): number | undefined {
+    this.failures++;
+    const serving = this.live.some((r) => r.routable);
+    if (!replica.wasReady && ++this.failedStarts >= maxFailedStarts && maxFailedStarts > 0) {
+      const { failedStarts, deployment } = this;
+      this.gaveUp = () =>
+        unavailable.gaveUp(this.deployment, failedStarts, replica.exitInfo, logs.output(deployment.id, replica.id));
+      const why = `not restarting after ${failedStarts} failed starts in a row; a push, an activate or a wake tries again`;
+      logs.note(deployment.id, replica.id, 'error', why);
+      if (!serving) this.slots.rejectAll(this.gaveUp());
+      return undefined;
+    }
+    if (!replica.wasReady && !serving) {
+      // It could not even start: nobody will serve the parked requests soon, so tell them now rather
+      // than at their deadline. (Requests parked behind a replica that crashed after serving wait for its restart.)
+      this.slots.rejectAll(unavailable.exitedBeforeReady(this.deployment, replica.exitInfo));
+    }
+    return Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.failures - 1));
+  }
+
+  /** Forgets the failures (a push, an activate, a wake, a deactivation): the next start is a first try. */
+  retry(): void {
+    this.failures = 0;
+    this.failedStarts = 0;
+    this.gaveUp = undefined;
+  }
+
+  /** What a new replica of it is told: its command, environment, capacity and health checks. */
+  replicaOptions(spec: LaunchSpec, host: ReplicaHost): ReplicaOptions {
+    const d = this.deployment;
+    const runtime = d.config.runtime;
+    const { dataDir, secrets, environment, logs } = host;
+    return {
+      deploymentId: d.id,
+      spec,
+      env: replicaEnv({ dataDir, deployment: d, spec, secrets, environment }),
+      capacity: runtime?.predict_concurrency ?? 1,
+      logs,
+      startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
+      stopTrafficAfterMs: (runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
+      restartAfterMs: (runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
+      probeIntervalMs: host.probeIntervalMs,
+      sourceDir: readSource(d.dir),
+    };
   }
 
   /** What it carries now, for a replica-count policy that scales on load. */

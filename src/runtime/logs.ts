@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_LOG_ROTATION, LogFile, type LogRotation, lastLines, logFileNames } from './log-files.ts';
+
+export { DEFAULT_LOG_ROTATION, type LogRotation } from './log-files.ts';
 
 /** One line a replica wrote. */
 export interface LogEntry {
@@ -42,34 +45,42 @@ export function parseLine(line: string): { msg: string; level?: string; request_
 
 /**
  * The logs of every deployment: appended as JSON lines to `<logDir>/<deployment_id>.jsonl`
- * (asynchronously, through one write stream per deployment), the last lines kept in memory for
- * `girder logs`, and followers told of each new line.
+ * (asynchronously, one `LogFile` per deployment, rotated by size into `.jsonl.1`, `.jsonl.2`, …),
+ * the last lines kept in memory for `girder logs`, and followers told of each new line.
+ *
+ * @example
+ *   const logs = new LogBook('/data/logs', { maxBytes: 64 << 20, maxFiles: 3 });
+ *   logs.note('abc1234', 'r1', 'info', 'started');
+ *   await logs.recent('abc1234', 50);
  */
-export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
+export class LogBook extends EventEmitter<{ line: [LogEntry]; removed: [deploymentId: string] }> {
   readonly #dir: string;
-  readonly #files = new Map<string, WriteStream>();
+  readonly #rotation: LogRotation;
+  readonly #files = new Map<string, LogFile>();
   readonly #tails = new Map<string, LogEntry[]>();
+  /** Deleted deployments: what their replicas still print while they stop is dropped. */
+  readonly #removed = new Set<string>();
 
-  constructor(dir: string) {
+  constructor(dir: string, rotation: LogRotation = DEFAULT_LOG_ROTATION) {
     super();
     this.#dir = dir;
+    this.#rotation = rotation;
     mkdirSync(dir, { recursive: true });
     this.setMaxListeners(0);
   }
 
-  #file(deploymentId: string): WriteStream {
+  #base(deploymentId: string): string {
+    return join(this.#dir, `${deploymentId}.jsonl`);
+  }
+
+  #file(deploymentId: string): LogFile {
     let f = this.#files.get(deploymentId);
-    if (!f) {
-      f = createWriteStream(join(this.#dir, `${deploymentId}.jsonl`), { flags: 'a' });
-      f.on('error', () => {
-        /* a full disk must not take the server down; lines stay in memory */
-      });
-      this.#files.set(deploymentId, f);
-    }
+    if (!f) this.#files.set(deploymentId, (f = new LogFile(this.#base(deploymentId), this.#rotation)));
     return f;
   }
 
   add(entry: LogEntry): void {
+    if (this.#removed.has(entry.deployment_id)) return;
     let tail = this.#tails.get(entry.deployment_id);
     if (!tail) this.#tails.set(entry.deployment_id, (tail = []));
     tail.push(entry);
@@ -106,6 +117,20 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
   }
 
   /**
+   * What one replica printed last (stdout and stderr, from memory), at most `max` lines cut to 300
+   * characters each: the reason a replica could not start, for an error's detail.
+   *
+   * @example
+   *   logs.output(deployment.id, replica.id); // → ['Error: weights not found', '    at LoadFails.load (…)']
+   */
+  output(deploymentId: string, replicaId: string, max = 10): string[] {
+    const printed = (this.#tails.get(deploymentId) ?? []).filter(
+      (e) => e.replica_id === replicaId && e.stream !== 'girder',
+    );
+    return printed.slice(-max).map((e) => (e.msg.length > 300 ? `${e.msg.slice(0, 300)}…` : e.msg));
+  }
+
+  /**
    * The last `limit` lines of a deployment: from memory when it holds them, else from its file
    * (logs of a deployment that ran before a restart).
    */
@@ -118,28 +143,13 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     return fromFile.length > tail.length ? fromFile : tail.slice(-limit);
   }
 
+  /** The newest lines on disk, across the rotated files, read between rotations. */
   async #readFile(deploymentId: string, limit: number): Promise<LogEntry[]> {
-    let text: string;
-    let cut = false;
-    try {
-      const fh = await open(join(this.#dir, `${deploymentId}.jsonl`), 'r');
-      try {
-        const { size } = await fh.stat();
-        const want = Math.min(size, limit * 1024);
-        const buf = Buffer.alloc(want);
-        await fh.read(buf, 0, want, size - want);
-        cut = want < size;
-        text = buf.toString('utf8');
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return [];
-    }
-    const lines = text.split('\n').filter(Boolean);
-    if (cut) lines.shift(); // read from mid-file: the first line is partial
+    const file = this.#files.get(deploymentId);
+    const names = file?.names ?? logFileNames(this.#base(deploymentId), this.#rotation.maxFiles);
+    const read = () => lastLines(names, limit);
     const out: LogEntry[] = [];
-    for (const l of lines.slice(-limit)) {
+    for (const l of await (file ? file.exclusive(read) : read())) {
       try {
         out.push(JSON.parse(l));
       } catch {
@@ -149,8 +159,43 @@ export class LogBook extends EventEmitter<{ line: [LogEntry] }> {
     return out;
   }
 
+  /**
+   * Forgets a deleted deployment: ends its followers, closes and deletes its files, and drops its
+   * lines, those in memory and any logged from now on.
+   *
+   * @example
+   *   await logs.remove(deployment.id);
+   */
+  async remove(deploymentId: string): Promise<void> {
+    this.#removed.add(deploymentId);
+    this.#tails.delete(deploymentId);
+    const file = this.#files.get(deploymentId);
+    this.#files.delete(deploymentId);
+    this.emit('removed', deploymentId);
+    await file?.remove();
+    await this.#unlink((id) => id === deploymentId); // and any rotated file an earlier setting kept
+  }
+
+  /**
+   * Deletes the files of deployments that no longer exist (deleted while an older Girder ran).
+   *
+   * @example
+   *   await logs.removeLeftovers((id) => registry.deployments.has(id));
+   */
+  async removeLeftovers(exists: (deploymentId: string) => boolean): Promise<void> {
+    await this.#unlink((id) => !exists(id) && !this.#files.has(id));
+  }
+
+  async #unlink(which: (deploymentId: string) => boolean): Promise<void> {
+    const names = await readdir(this.#dir).catch(() => [] as string[]);
+    const ofLog = (n: string) => /^([^.]+)\.jsonl(\.\d+)?$/.exec(n)?.[1];
+    await Promise.all(
+      names.filter((n) => ofLog(n) && which(ofLog(n)!)).map((n) => unlink(join(this.#dir, n)).catch(() => {})),
+    );
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.#files.values()].map((f) => new Promise<void>((r) => f.end(r))));
+    await Promise.all([...this.#files.values()].map((f) => f.close()));
     this.#files.clear();
   }
 }

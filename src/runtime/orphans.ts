@@ -50,4 +50,9 @@ export class ReplicaRecord {
     const text = JSON.stringify(pids);
     this.#writing = this.#writing.then(() => writeFile(this.#file, text)).catch(() => {});
   }
+
+  /** Resolves once every save so far is on disk: a closed Girder writes nothing more to its data dir. */
+  flushed(): Promise<void> {
+    return this.#writing;
+  }
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GirderError } from '../errors.ts';
 import { AbortReason, CLIENT_GONE, TIMEOUT } from './abort.ts';
-import { modelErrorMessage } from './protocol.ts';
+import { errorAnswer, RUNNER_ERROR_HEADER, type RunnerErrorCode, runnerErrorCode } from './protocol.ts';
 import type { Replica } from './replica.ts';
 import type { Reply } from './reply.ts';
 
@@ -28,7 +28,10 @@ export interface ReplicaCall {
   deadline: number;
   /** Longest silence allowed between two chunks of the replica's answer. */
   bodyTimeoutMs: number;
-  /** predict: a non-2xx answer becomes an `application_error` GirderError. sync: passed through as is. */
+  /**
+   * predict: a non-2xx answer becomes an `application_error` GirderError. sync: passed through as is.
+   * Either way, an error the runner marked as its own becomes that error (PROTOCOL.md).
+   */
   wrapErrors: boolean;
   /** Where to find the replica's traceback, for error details. */
   logsHint: () => string;
@@ -91,8 +94,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
    */
   #timer: NodeJS.Timeout | undefined;
   #status = 0;
-  /** The error body of a wrapped predict, collected (at most 64 KiB) to become an ErrorResponse. */
+  /** The error body of a wrapped predict or a runner's error, collected (at most 64 KiB) to become an ErrorResponse. */
   #errorBody: Buffer[] | undefined;
+  /** Set when the runner, not the model, answered with an error (its `x-girder-runner-error`). */
+  #runnerCode: RunnerErrorCode | undefined;
   #bodyStarted = false;
   /** The last chunk, held back until the next one or the end of the read: head, body and end then leave in one write. */
   #held: Buffer | undefined;
@@ -125,7 +130,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.#controller = controller;
     this.#status = statusCode;
-    if (this.#call.wrapErrors && statusCode >= 300) {
+    this.#runnerCode = statusCode >= 400 ? runnerErrorCode(headers[RUNNER_ERROR_HEADER]) : undefined;
+    if (this.#runnerCode || (this.#call.wrapErrors && statusCode >= 300)) {
       this.#errorBody = [];
       this.#afterThisRead();
       return;
@@ -133,7 +139,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     // Node takes a flat [name, value, …] list as is; an object would be walked once more.
     const out: (string | string[])[] = [];
     const { res, responseHeaders } = this.#call;
-    for (const name in headers) if (!HOP_BY_HOP.has(name) && !(name in responseHeaders)) out.push(name, headers[name]!);
+    for (const name in headers) {
+      if (!HOP_BY_HOP.has(name) && !(name in responseHeaders) && name !== RUNNER_ERROR_HEADER)
+        out.push(name, headers[name]!);
+    }
     for (const name in responseHeaders) out.push(name, responseHeaders[name]);
     res.writeHead(statusCode, out);
     this.#afterThisRead();
@@ -195,15 +204,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#finish();
     if (this.#errorBody) {
       const text = Buffer.concat(this.#errorBody).toString('utf8').slice(0, 65_536);
-      const status = this.#status;
-      this.#call.onEnd(
-        new GirderError(
-          'application_error',
-          modelErrorMessage(text),
-          `The model answered HTTP ${status}. ${this.#call.logsHint()}`,
-          { status: status < 400 ? 500 : status, reason: 'model_error' },
-        ),
-      );
+      this.#call.onEnd(errorAnswer(this.#runnerCode, this.#status, text, this.#call.logsHint));
       return;
     }
     const held = this.#held;

@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { configForReplica } from '../control/packaging/config.ts';
 import type { DeploymentRecord, EnvironmentRecord } from '../records/control.ts';
@@ -41,7 +42,7 @@ export interface ReplicaEnvInput {
 /**
  * The environment of a deployment's replica process, as `src/runtime/runners/PROTOCOL.md` defines it:
  * the few inherited variables, the config's `environment_variables`, then the GIRDER_* and BT_*
- * variables. Writes the secrets the config names into a fresh secrets directory (0700, files 0600),
+ * variables. Writes the secrets the config names into its secrets directory (0700, files 0600),
  * so that no secret value ever sits in the environment.
  *
  * @example
@@ -74,13 +75,29 @@ function inheritedEnv(parent: NodeJS.ProcessEnv): Record<string, string> {
   return env;
 }
 
-/** Recreates the deployment's secrets directory, so a secret removed from the config is gone too. */
+/**
+ * Brings the deployment's secrets directory up to date in place: a secret removed from the config
+ * is gone, the others are replaced whole (written aside, then renamed, so that a replica reading
+ * one never sees half a value). The directory itself stays, because a running replica's sandbox
+ * has it mounted; new files take its owner and group (the replicas' group, when Girder runs them
+ * as other users, which then may read them: 0640).
+ */
 function writeSecrets({ dataDir, deployment, secrets }: ReplicaEnvInput): string {
-  const dir = join(dataDir, 'run', deployment.id, 'secrets');
-  rmSync(dir, { recursive: true, force: true });
+  const runDir = join(dataDir, 'run', deployment.id);
+  const dir = join(runDir, 'secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const [name, value] of secrets.values(Object.keys(deployment.config.secrets ?? {}))) {
-    writeFileSync(join(dir, name), value, { mode: 0o600 });
+  chmodSync(dir, 0o700);
+  const { uid, gid } = statSync(dir);
+  const values = secrets.values(Object.keys(deployment.config.secrets ?? {}));
+  for (const name of readdirSync(dir)) {
+    if (!values.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  for (const [name, value] of values) {
+    // Outside the directory, so that a runner listing it never meets a half-written file.
+    const aside = join(runDir, `.secret-${randomBytes(6).toString('hex')}`);
+    writeFileSync(aside, value, { mode: gid === process.getgid?.() ? 0o600 : 0o640 });
+    if (process.getuid?.() === 0 && (uid !== 0 || gid !== 0)) chownSync(aside, uid, gid);
+    renameSync(aside, join(dir, name));
   }
   return dir;
 }

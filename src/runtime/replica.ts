@@ -3,28 +3,15 @@ import { EventEmitter, once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { newReplicaId } from '../ids.ts';
-import type { LogBook } from './logs.ts';
+import { asPushed } from '../control/packaging/source.ts';
 import { freePort } from './ports.ts';
-import type { LaunchSpec } from './runners/launch.ts';
+import type { ReplicaOptions } from './replica-options.ts';
+import type { SpawnPlan } from './sandbox.ts';
 import type { SlotHolder } from './slots.ts';
 
 export type ReplicaState = 'starting' | 'ready' | 'unready' | 'stopping' | 'exited';
 
-export interface ReplicaOptions {
-  deploymentId: string;
-  spec: LaunchSpec;
-  /** The replica protocol's environment (PORT is added here). */
-  env: Record<string, string>;
-  capacity: number;
-  logs: LogBook;
-  /** Give up on a replica that is not ready after this long. */
-  startupTimeoutMs: number;
-  /** Stop routing to a replica whose readiness has failed this long (0: at the first failure). */
-  stopTrafficAfterMs: number;
-  /** Restart a replica whose liveness has failed this long. */
-  restartAfterMs: number;
-  probeIntervalMs: number;
-}
+export type { ReplicaOptions } from './replica-options.ts';
 
 /**
  * One replica: a child process serving the replica protocol on a loopback port, its probes, and an
@@ -121,18 +108,31 @@ export class Replica
       bodyTimeout: 0,
     });
     this.#startedAt = Date.now();
-    this.#note('info', `starting ${spec.runner} replica on port ${this.port}`);
+    const env = { ...this.opts.env, PORT: String(this.port) };
+    const direct: SpawnPlan = { command: spec.command, args: spec.args, cwd: spec.cwd, env, note: '' };
+    const planned = this.opts.sandbox?.plan({ deploymentId, spec, env }) ?? Promise.resolve(direct);
+    const plan = await planned.catch((err: Error) => {
+      // Fails like a command that cannot start, so the supervisor sees an exit and backs off.
+      this.#note('error', `could not prepare the replica's sandbox: ${err.message}`);
+      this.#exited(null, null, err.message);
+    });
+    if (!plan || this.#ending()) return; // it failed, or was stopped while its sandbox was prepared
+    const how = plan.note ? ` (${plan.note})` : '';
+    this.#note('info', `starting ${spec.runner} replica on port ${this.port}${how}`);
     // A process group of its own, so that stop() reaches every process a custom command starts.
-    const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: { ...this.opts.env, PORT: String(this.port) },
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      uid: plan.uid,
+      gid: plan.gid,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
+    const shown = asPushed(spec.cwd, this.opts.sourceDir);
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: child[stream]!, crlfDelay: Infinity }).on('line', (line) =>
-        logs.addLine(deploymentId, this.id, stream, line),
+        logs.addLine(deploymentId, this.id, stream, shown(line)),
       );
     }
     child.stdin!.on('error', () => {});

@@ -9,8 +9,8 @@ import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
 import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
-import { replicaEnv } from './replica-env.ts';
-import { type LaunchSpec, launchSpec } from './runners/launch.ts';
+import { DeploymentLeftovers } from './run-dirs.ts';
+import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
 import { unavailable } from './unavailable.ts';
 
@@ -27,18 +27,21 @@ export interface SupervisorOptions {
   replicaCount?: ReplicaCountPolicy;
   /** Makes each replica; default `new Replica(opts)`. Tests and sandboxing supply their own. */
   createReplica?: ReplicaFactory;
+  /** Replicas in a row that exit before they are ready, after which a deployment stops trying (0: never); 5. */
+  maxFailedStarts?: number;
 }
 
 export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
 
-const MAX_BACKOFF_MS = 30_000;
 /** How long a replica being scaled down may take to finish its requests in flight. */
 const DRAIN_GRACE_MS = 30_000;
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
  * deployment runs as many replicas as its `ReplicaCountPolicy` says (by default `ServingPolicy`).
- * Replicas that crash are restarted with exponential backoff.
+ * Replicas that crash are restarted with exponential backoff; a deployment whose replicas keep
+ * exiting before they are ready stops trying after `maxFailedStarts` (DEPLOY_FAILED, 503 at once)
+ * until a push, an activate or a wake.
  */
 export class Supervisor {
   readonly #opts: SupervisorOptions;
@@ -49,6 +52,8 @@ export class Supervisor {
   readonly #intentional = new WeakSet<Replica>();
   #closing = false;
   readonly #record: ReplicaRecord;
+  /** What deployments keep on disk besides their snapshot; the management API awaits its cleanups. */
+  readonly leftovers: DeploymentLeftovers;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -56,6 +61,7 @@ export class Supervisor {
     this.#createReplica = opts.createReplica ?? ((o) => new Replica(o));
     mkdirSync(join(opts.dataDir, 'run'), { recursive: true });
     this.#record = new ReplicaRecord(join(opts.dataDir, 'run', 'replicas.json'), opts.dataDir);
+    this.leftovers = new DeploymentLeftovers(opts.dataDir, opts.logs, opts.secrets);
     opts.registry.on('change', (e) => this.#onChange(e));
     this.#policy.attach({
       reconcile: (id) => this.#reconcileById(id),
@@ -66,6 +72,7 @@ export class Supervisor {
   /** Reaps replicas a killed predecessor left, then brings every deployment to its desired replica count. */
   start(): void {
     this.#record.reapLeftovers();
+    this.leftovers.sweep((id) => this.#opts.registry.deployments.has(id));
     for (const d of this.#opts.registry.deployments.values()) this.#reconcile(this.#runtime(d));
   }
 
@@ -85,15 +92,19 @@ export class Supervisor {
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
       void this.#stopAll(rt, unavailable.deleted(e.deployment));
+      this.leftovers.forget(e.deployment.id);
       return;
     }
     if (e.type === 'deployment-replaced') {
       // A development push replaced the files: every replica restarts on the new code.
-      rt.failures = 0;
+      rt.retry();
       void this.#stopAll(rt).then(() => this.#reconcile(rt));
       return;
     }
-    if (!e.deployment.active) void this.#stopAll(rt, unavailable.deactivated(e.deployment));
+    if (!e.deployment.active) {
+      rt.retry(); // an activation starts afresh
+      void this.#stopAll(rt, unavailable.deactivated(e.deployment));
+    }
     this.#reconcile(rt);
   }
 
@@ -110,7 +121,8 @@ export class Supervisor {
 
   /** Starts or drains replicas until as many run as the policy wants. */
   #reconcile(rt: DeploymentRuntime): void {
-    if (rt.restartTimer) return; // a backoff is pending; it reconciles when it fires
+    // A backoff is pending (it reconciles when it fires), or it stopped trying to start.
+    if (rt.restartTimer || rt.gaveUp) return;
     const desired = this.#desired(rt);
     const live = rt.live;
     for (let i = live.length; i < desired; i++) this.#startReplica(rt);
@@ -133,7 +145,9 @@ export class Supervisor {
       rt.slots.rejectAll(unavailable.cannotLaunch(d, spec));
       return;
     }
-    const replica = this.#createReplica(this.#replicaOptions(rt, spec));
+    const { dataDir, secrets, registry, logs, probeIntervalMs = 2_000 } = this.#opts;
+    const host = { dataDir, secrets, environment: registry.environmentOf(d), logs, probeIntervalMs };
+    const replica = this.#createReplica(rt.replicaOptions(spec, host));
     rt.slots.replicas.push(replica);
     this.#watch(rt, replica);
     replica.start().then(
@@ -145,33 +159,9 @@ export class Supervisor {
     );
   }
 
-  /** What a new replica of the deployment is told: its command, environment, capacity and health checks. */
-  #replicaOptions(rt: DeploymentRuntime, spec: LaunchSpec): ReplicaOptions {
-    const d = rt.deployment;
-    const runtime = d.config.runtime;
-    const { dataDir, secrets, registry, logs } = this.#opts;
-    return {
-      deploymentId: d.id,
-      spec,
-      env: replicaEnv({ dataDir, deployment: d, spec, secrets, environment: registry.environmentOf(d) }),
-      capacity: runtime?.predict_concurrency ?? 1,
-      logs,
-      startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
-      stopTrafficAfterMs: (runtime?.health_checks?.stop_traffic_threshold_seconds ?? 0) * 1000,
-      restartAfterMs: (runtime?.health_checks?.restart_threshold_seconds ?? 30) * 1000,
-      probeIntervalMs: this.#opts.probeIntervalMs ?? 2_000,
-    };
-  }
-
   /** Parked requests go to a replica once it is ready; a failed one is stopped, an exit maybe restarted. */
   #watch(rt: DeploymentRuntime, replica: Replica): void {
-    replica.on('state', (state) => {
-      if (state === 'ready') {
-        rt.everReady = true;
-        rt.failures = 0;
-        rt.slots.drain();
-      }
-    });
+    replica.on('state', (state) => state === 'ready' && rt.ready());
     replica.on('failed', () => void replica.stop(1_000));
     replica.on('exit', () => {
       this.#onExit(rt, replica);
@@ -186,13 +176,8 @@ export class Supervisor {
     if (this.#closing || this.#intentional.has(replica) || this.#deps.get(rt.deployment.id) !== rt) return;
     const wanted = rt.live.length < this.#desired(rt);
     if (!wanted) return;
-    rt.failures++;
-    if (!replica.wasReady && !rt.live.some((r) => r.routable)) {
-      // It could not even start: nobody will serve the parked requests soon, so tell them now rather
-      // than at their deadline. (Requests parked behind a replica that crashed after serving wait for its restart.)
-      rt.slots.rejectAll(unavailable.exitedBeforeReady(rt.deployment, replica.exitInfo));
-    }
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (rt.failures - 1));
+    const delay = rt.crashed(replica, this.#opts.maxFailedStarts ?? 5, this.#opts.logs);
+    if (delay === undefined) return; // it stopped trying
     this.#opts.logs.note(rt.deployment.id, replica.id, 'info', `restarting in ${(delay / 1000).toFixed(1)} s`);
     rt.restartTimer = setTimeout(() => {
       rt.restartTimer = undefined;
@@ -222,7 +207,7 @@ export class Supervisor {
   tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
     const rt = this.#runtime(deployment);
     const now = rt.slots.tryAcquire(cls);
-    if (!now && rt.live.length === 0) this.wake(deployment);
+    if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt);
     return now;
   }
 
@@ -231,7 +216,12 @@ export class Supervisor {
    * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
-    return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).slots.acquire(cls, signal);
+    const now = this.tryAcquire(deployment, cls);
+    if (now) return now;
+    const rt = this.#runtime(deployment);
+    // It stopped trying to start and nothing runs: waiting would only end at the deadline.
+    if (rt.gaveUp && rt.live.length === 0) return Promise.reject(rt.gaveUp());
+    return rt.slots.acquire(cls, signal);
   }
 
   /** A slot on that replica of the deployment now, if it has one free (`SlotQueue.tryAcquireOn`). */
@@ -246,12 +236,33 @@ export class Supervisor {
     else replica.released();
   }
 
-  /** Starts a replica of a deployment that runs none (a wake, or the first request after idle). */
+  /** A wake: starts a replica of a deployment that runs none, trying again if it had stopped trying. */
   wake(deployment: DeploymentRecord): void {
-    const rt = this.#runtime(deployment);
     if (!deployment.active) return;
+    const rt = this.#runtime(deployment);
+    if (rt.gaveUp) rt.retry();
+    this.#start(rt);
+  }
+
+  /**
+   * An activate: a deployment that stopped trying to start tries again (if its policy wants it
+   * running), as when it was pushed.
+   *
+   * @example
+   *   supervisor.retry(await deployments.setActive(d.id, true));
+   */
+  retry(deployment: DeploymentRecord): void {
+    const rt = this.#runtime(deployment);
+    if (!rt.gaveUp) return;
+    rt.retry();
+    this.#reconcile(rt);
+  }
+
+  /** Starts a replica of a deployment that runs none (the first request after idle, a wake). */
+  #start(rt: DeploymentRuntime): void {
+    if (!rt.deployment.active) return;
     rt.woken = true;
-    this.#policy.wake(deployment);
+    this.#policy.wake(rt.deployment);
     this.#reconcile(rt);
   }
 
@@ -274,6 +285,8 @@ export class Supervisor {
     this.#policy.close();
     const stopping = unavailable.shuttingDown();
     await Promise.all([...this.#deps.values()].map((rt) => this.#stopAll(rt, stopping)));
+    // Each exit saved the replica record; those writes land before close() resolves.
+    await this.#record.flushed();
   }
 
   /** Kills every replica at once, for a process that is exiting and cannot wait. */

@@ -33,6 +33,22 @@ export const unavailable = {
       { reason: 'replica_cannot_start' },
     ),
 
+  /**
+   * It stopped trying after `attempts` replicas in a row exited before they could serve; `output`
+   * is what the last one printed last, the detail a request gets at once instead of a wait.
+   */
+  gaveUp: (d: DeploymentRecord, attempts: number, exitInfo: string, output: string[]): GirderError =>
+    new GirderError(
+      'model_unavailable',
+      `Deployment ${d.id} failed to start ${attempts} times in a row; Girder stopped trying.`,
+      [
+        `Its last replica exited (${exitInfo}) before it could serve${output.length ? ', after printing:' : '.'}`,
+        ...output,
+        `Push a fix, or try again with activate or wake. All its output: \`girder logs ${d.modelId} --deployment ${d.id}\`.`,
+      ].join('\n'),
+      { reason: 'replica_cannot_start' },
+    ),
+
   shuttingDown: (): GirderError =>
     new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
       reason: 'shutting_down',

@@ -138,7 +138,7 @@ export function registerPush(program: Command): void {
       .option('--promote', 'promote the new deployment to production')
       .option('--environment <name>', 'promote the new deployment to this environment (created if needed)')
       .option('--watch', 'push to the development deployment, then again on every file change')
-      .option('--no-wait', 'return once uploaded, without waiting for the deployment to be ACTIVE')
+      .option('--no-wait', 'return once uploaded, without starting the deployment and waiting for it to be ACTIVE')
       .option('--timeout <seconds>', 'how long to wait for ACTIVE', '600'),
   ).action(
     run(async (dirArg: string, opts: PushOpts, cmd: Command) => {
@@ -152,12 +152,14 @@ export function registerPush(program: Command): void {
       if (opts.promote) query.set('promote', 'true');
       if (opts.environment) query.set('environment', opts.environment);
       if (opts.watch) query.set('development', 'true');
+      query.set('source', dir); // tracebacks then name the files as they are here
       const r = await pushOnce(client, dir, query);
       if (opts.json) printJson(r);
       else report(client, dir, r);
       if (opts.wait) {
         const status = await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
           quiet: opts.json,
+          tryStart: true,
         });
         if (status !== 'ACTIVE' && status !== 'SCALED_TO_ZERO' && status !== 'INACTIVE') process.exitCode = 1;
       }

@@ -9,6 +9,7 @@ import { receivePush } from '../../control/packaging/push.ts';
 import { Girder } from '../../girder.ts';
 import type { DeploymentRecord } from '../../records/control.ts';
 import { curlSnippet, exportLine, type KeySource, pythonSnippet, v1Snippet } from '../snippets.ts';
+import type { SandboxMode } from '../../runtime/sandbox.ts';
 
 const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -17,6 +18,14 @@ const intOption =
   (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got "${v}"`);
+    return n;
+  };
+
+const positiveOption =
+  (name: string) =>
+  (v: string): number => {
+    const n = intOption(name)(v);
+    if (n === 0) throw new Error(`--${name} must be at least 1, got "${v}"`);
     return n;
   };
 
@@ -90,6 +99,8 @@ interface ServeFlags {
   domain: string;
   maxBodyBytes?: number;
   predictTimeout?: number;
+  headersTimeout?: number;
+  bodyTimeout?: number;
   examples?: boolean;
   asyncMaxBodyBytes?: number;
   asyncMaxOutstanding?: number;
@@ -99,6 +110,13 @@ interface ServeFlags {
   webhookAttempts?: number;
   webhookRetryDelayMs?: number;
   allowPrivateWebhooks?: boolean;
+  logMaxBytes?: number;
+  logMaxFiles?: number;
+  maxFailedStarts?: number;
+  sandbox: SandboxMode;
+  replicaUser: string;
+  replicaUidBase?: number;
+  sandboxRoBind: string[];
 }
 
 /**
@@ -117,6 +135,16 @@ export function registerServe(program: Command): void {
     .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
     .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
+    .option(
+      '--headers-timeout <seconds>',
+      'a request head (with its body, when at most 64 KiB) must arrive within this (408 after; default 60)',
+      positiveOption('headers-timeout'),
+    )
+    .option(
+      '--body-timeout <seconds>',
+      'longest pause in a request body being read (408 after; default 60); a flowing upload is never cut',
+      positiveOption('body-timeout'),
+    )
     .option(
       '--async-max-body-bytes <n>',
       'largest async submit body (413 above; default 262144)',
@@ -145,6 +173,42 @@ export function registerServe(program: Command): void {
       intOption('webhook-retry-delay-ms'),
     )
     .option('--allow-private-webhooks', 'let webhooks reach loopback and private addresses (development only)')
+    .option(
+      '--log-max-bytes <n>',
+      "rotate a deployment's log file at this size (default 67108864)",
+      intOption('log-max-bytes'),
+    )
+    .option(
+      '--log-max-files <n>',
+      'log files kept per deployment, the current one included (default 3)',
+      intOption('log-max-files'),
+    )
+    .option(
+      '--max-failed-starts <n>',
+      'failed starts in a row after which a deployment stops trying, until a push, activate or wake (default 5; 0: never)',
+      intOption('max-failed-starts'),
+    )
+    .option(
+      '--sandbox <mode>',
+      'isolate replicas with bubblewrap: auto (when it works), bwrap (or refuse to start), none',
+      process.env.GIRDER_SANDBOX ?? 'auto',
+    )
+    .option(
+      '--replica-user <user>',
+      'who replicas run as: auto (as root, a user per snapshot), self, or a user name or uid',
+      process.env.GIRDER_REPLICA_USER ?? 'auto',
+    )
+    .option(
+      '--replica-uid-base <uid>',
+      'first uid of the per-snapshot replica users (default 1879048192; 65536 from there)',
+      intOption('replica-uid-base'),
+    )
+    .option(
+      '--sandbox-ro-bind <path>',
+      'also show this host path read-only in every sandbox (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option('--examples', 'deploy the example models and print curl commands to call them')
     .action(async (o: ServeFlags) => {
       const g = await startOrExplain({
@@ -155,18 +219,27 @@ export function registerServe(program: Command): void {
         apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
+        ...(o.headersTimeout !== undefined && { headersTimeoutMs: o.headersTimeout * 1000 }),
+        ...(o.bodyTimeout !== undefined && { bodyTimeoutMs: o.bodyTimeout * 1000 }),
         ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
         ...(o.asyncMaxOutstanding !== undefined && { asyncMaxOutstanding: o.asyncMaxOutstanding }),
         ...(o.asyncPredictTimeout !== undefined && { asyncPredictTimeoutSeconds: o.asyncPredictTimeout }),
         ...(o.asyncRetention !== undefined && { asyncRetentionSeconds: o.asyncRetention }),
         ...(o.webhookAttempts !== undefined && { webhookAttempts: Math.max(1, o.webhookAttempts) }),
         ...(o.webhookRetryDelayMs !== undefined && { webhookRetryDelayMs: o.webhookRetryDelayMs }),
+        ...(o.logMaxBytes !== undefined && { logMaxBytes: Math.max(1, o.logMaxBytes) }),
+        ...(o.logMaxFiles !== undefined && { logMaxFiles: Math.max(1, o.logMaxFiles) }),
+        ...(o.maxFailedStarts !== undefined && { maxFailedStarts: o.maxFailedStarts }),
         asyncKeepOutputs: Boolean(o.asyncKeepOutputs),
         allowPrivateWebhooks: Boolean(o.allowPrivateWebhooks),
+        sandbox: o.sandbox, // Girder.start refuses an unknown mode
+        replicaUser: o.replicaUser,
+        ...(o.replicaUidBase !== undefined && { replicaUidBase: o.replicaUidBase }),
+        sandboxReadOnly: o.sandboxRoBind,
       });
       installShutdown(g);
       // One write, so that whoever reads the banner gets the key with it.
-      const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`];
+      const banner = [`Girder listening on ${g.url} (data in ${g.options.dataDir})`, g.sandbox.summary];
       if (g.newAdminKey)
         banner.push(
           `Admin API key (shown once; saved to ${join(g.options.dataDir, 'admin-key')}):`,
@@ -201,6 +274,8 @@ async function startOrExplain(opts: Parameters<typeof Girder.start>[0]): Promise
       console.error(
         `girder: permission denied (${e.message}). Use --data-dir for a writable directory, or a port above 1023.`,
       );
+    else if (e.message.startsWith('--'))
+      console.error(`girder: ${e.message}`); // a sandbox or replica user that cannot be had here
     else throw err;
     process.exit(1);
   }

@@ -28,28 +28,38 @@ function settled(d: DeploymentView): boolean {
 /**
  * Polls a deployment until it settles and returns its status, 'TIMEOUT', or 'superseded' when
  * `stale()` says a newer push made the wait moot. Unless `quiet`, prints each status it sees and,
- * on failure, the last 30 log lines so the cause is on screen.
+ * on failure, the last 30 log lines so the cause is on screen. With `tryStart`, a deployment that
+ * idles at zero replicas is woken once, so that a broken model shows now rather than to its first
+ * caller; it then scales down as its autoscaling settings say.
  */
 export async function waitForDeployment(
   client: Client,
   modelId: string,
   deploymentId: string,
   timeoutMs: number,
-  opts: { quiet?: boolean; stale?: () => boolean } = {},
+  opts: { quiet?: boolean; stale?: () => boolean; tryStart?: boolean } = {},
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  let woken = false;
   for (;;) {
     if (opts.stale?.()) return 'superseded';
     const d = await client.api<DeploymentView>('GET', `/models/${modelId}/deployments/${deploymentId}`);
     if (d.status !== last && !opts.quiet) console.log(`status      ${d.status}`);
     last = d.status;
-    if (settled(d)) {
+    if (settled(d) && d.status === 'SCALED_TO_ZERO' && opts.tryStart && !woken) {
+      woken = true;
+      if (!opts.quiet) console.log('starting it once to check that it works…');
+      await client.request(`/model-${modelId}/deployment/${deploymentId}/wake`, { method: 'POST' });
+    } else if (settled(d) && !(woken && d.status === 'SCALED_TO_ZERO')) {
       if (FAILED.has(d.status) && !opts.quiet) {
         console.log(`\nDeployment ${d.name} is ${d.status}. Its last log lines:`);
         await printLogs(client, modelId, deploymentId, { limit: 30 });
       }
       if (d.status === 'SCALED_TO_ZERO' && !opts.quiet) console.log('It starts on its first request.');
+      if (woken && d.status === 'ACTIVE' && !opts.quiet) {
+        console.log('It works; it scales down as its autoscaling settings say, and serves no environment.');
+      }
       return d.status;
     }
     if (Date.now() > deadline) {

@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { badRequest } from '../../errors.ts';
+import { badRequest, GirderError } from '../../errors.ts';
 
 /**
  * A model directory on the wire, for `girder push`: for each file, one JSON header line
@@ -44,75 +44,170 @@ function safePath(path: unknown): string {
     !path ||
     path.startsWith('/') ||
     path.includes('\0') ||
-    path.split('/').some((s) => s === '..' || s === '')
+    path.split('/').some((s) => s === '..' || s === '.' || s === '')
   ) {
     throw badRequest(`Invalid path in the uploaded bundle: ${JSON.stringify(path)}.`);
   }
   return path;
 }
 
+/** Errors that say the entry itself is wrong (its name, or a clash with an entry before it), not the disk. */
+const BAD_ENTRY: Record<string, string> = {
+  EEXIST: 'it clashes with an entry before it (the same path, or a file where it needs a folder)',
+  ENOTDIR: 'a folder on its path is a file of the bundle',
+  EISDIR: 'a folder of the bundle has that path',
+  ENAMETOOLONG: 'its name is too long for the file system',
+  EINVAL: 'the file system does not accept its name',
+  EILSEQ: 'the file system does not accept its name',
+};
+
+/**
+ * What a push answers when the disk refuses part of it: 400 naming a bad `entry`, 507 when the disk
+ * (or the quota) is full, else 500 with the system's message. Anything not from the file system
+ * passes through unchanged.
+ *
+ * @example
+ *   diskError(Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'model/weights.bin').status; // → 507
+ */
+export function diskError(err: unknown, entry?: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('E')) return err;
+  const where = entry === undefined ? 'the snapshot folder' : JSON.stringify(entry);
+  if (entry !== undefined && BAD_ENTRY[code])
+    return badRequest(
+      `Bad entry ${where} in the uploaded bundle: ${BAD_ENTRY[code]}.`,
+      `The file system said ${code}.`,
+    );
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new GirderError(
+      'insufficient_storage',
+      `Not enough disk space for the pushed model (writing ${where}).`,
+      'Free space in the data directory (or raise its quota), then push again.',
+    );
+  return new GirderError(
+    'internal_baseten_error',
+    `Could not write ${where} of the pushed model.`,
+    (err as Error).message,
+  );
+}
+
+/**
+ * The one file of a bundle being written. It holds at most one open file, and `close()` releases it
+ * whatever happened: an upload that fails midway (client gone, bad entry, size limit) leaves no
+ * handle on the snapshot it removes. Writes go through a FileHandle, so a disk error is a rejection
+ * of the step that caused it, never an `'error'` event that nobody listens to while the upload waits.
+ */
+class EntryWriter {
+  readonly #dest: string;
+  #fh: FileHandle | null = null;
+  #path = '';
+  #left = 0;
+
+  constructor(dest: string) {
+    this.#dest = dest;
+  }
+
+  get writing(): boolean {
+    return this.#fh !== null;
+  }
+
+  /** Creates the entry's file (never over another entry's); a size 0 entry is done at once. */
+  async begin(path: string, size: number, mode: number): Promise<void> {
+    const target = join(this.#dest, path);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      this.#fh = await open(target, 'wx', mode);
+    } catch (err) {
+      throw diskError(err, path);
+    }
+    this.#path = path;
+    this.#left = size;
+    if (size === 0) await this.#finish();
+  }
+
+  /** Writes what of `data` belongs to the current entry, and returns the rest. */
+  async write(data: Buffer): Promise<Buffer> {
+    const take = Math.min(this.#left, data.length);
+    try {
+      // A write may take less than it was given (a disk filling up): the next one reports why.
+      for (let done = 0; done < take; ) done += (await this.#fh!.write(data, done, take - done)).bytesWritten;
+    } catch (err) {
+      await this.close(); // its space is freed with the snapshot only once no handle holds it
+      throw diskError(err, this.#path);
+    }
+    this.#left -= take;
+    if (this.#left === 0) await this.#finish();
+    return data.subarray(take);
+  }
+
+  async #finish(): Promise<void> {
+    const fh = this.#fh!;
+    this.#fh = null;
+    try {
+      await fh.close();
+    } catch (err) {
+      throw diskError(err, this.#path);
+    }
+  }
+
+  /** Releases the file being written, if any; never throws (the upload already failed, or ended). */
+  async close(): Promise<void> {
+    const fh = this.#fh;
+    this.#fh = null;
+    await fh?.close().catch(() => {});
+  }
+}
+
 /**
  * Unpacks a bundle stream into `dest` (which must exist). Rejects paths that would leave `dest`.
- * Returns the number of files and bytes written.
+ * Returns the number of files and bytes written. Every failure is a GirderError (400, 507, 500; see
+ * `diskError`) or the input's own error, and leaves no file open.
+ *
+ * @example
+ *   const { files } = await unpackTo(req, snapshotDir, 10 * 1024 ** 3);
  */
 export async function unpackTo(
   input: Readable,
   dest: string,
   maxBytes: number,
 ): Promise<{ files: number; bytes: number }> {
-  let pending = Buffer.alloc(0);
-  let out: ReturnType<typeof createWriteStream> | null = null;
-  let left = 0;
+  const out = new EntryWriter(dest);
+  let pending: Buffer = Buffer.alloc(0);
   let files = 0;
   let bytes = 0;
-  const finish = (w: ReturnType<typeof createWriteStream>) =>
-    new Promise<void>((resolve, reject) => {
-      w.on('error', reject);
-      w.end(resolve);
-    });
-  for await (const chunk of input) {
-    bytes += chunk.length;
-    if (bytes > maxBytes) throw badRequest(`The model directory is larger than ${maxBytes} bytes.`);
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length) {
-      if (out) {
-        const take = Math.min(left, pending.length);
-        if (!out.write(pending.subarray(0, take))) await new Promise<void>((r) => out!.once('drain', () => r()));
-        pending = pending.subarray(take);
-        left -= take;
-        if (left === 0) {
-          await finish(out);
-          out = null;
+  try {
+    for await (const chunk of input) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) throw badRequest(`The model directory is larger than ${maxBytes} bytes.`);
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length) {
+        if (out.writing) {
+          pending = await out.write(pending);
+          continue;
         }
-        continue;
-      }
-      const nl = pending.indexOf(10);
-      if (nl < 0) {
-        if (pending.length > 65_536) throw badRequest('Malformed bundle: header line too long.');
-        break;
-      }
-      let header: { path?: unknown; mode?: unknown; size?: unknown };
-      try {
-        header = JSON.parse(pending.subarray(0, nl).toString('utf8'));
-      } catch {
-        throw badRequest('Malformed bundle: bad header line.');
-      }
-      pending = pending.subarray(nl + 1);
-      const path = safePath(header.path);
-      const size = Number(header.size);
-      if (!Number.isSafeInteger(size) || size < 0) throw badRequest(`Malformed bundle: bad size for ${path}.`);
-      const target = join(dest, path);
-      await mkdir(dirname(target), { recursive: true });
-      const mode = typeof header.mode === 'number' ? (header.mode & 0o777) | 0o600 : 0o644;
-      out = createWriteStream(target, { mode });
-      files++;
-      left = size;
-      if (left === 0) {
-        await finish(out);
-        out = null;
+        const nl = pending.indexOf(10);
+        if (nl < 0) {
+          if (pending.length > 65_536) throw badRequest('Malformed bundle: header line too long.');
+          break;
+        }
+        let header: { path?: unknown; mode?: unknown; size?: unknown };
+        try {
+          header = JSON.parse(pending.subarray(0, nl).toString('utf8'));
+        } catch {
+          throw badRequest('Malformed bundle: bad header line.');
+        }
+        pending = pending.subarray(nl + 1);
+        const path = safePath(header.path);
+        const size = Number(header.size);
+        if (!Number.isSafeInteger(size) || size < 0) throw badRequest(`Malformed bundle: bad size for ${path}.`);
+        const mode = typeof header.mode === 'number' ? (header.mode & 0o777) | 0o600 : 0o644;
+        await out.begin(path, size, mode);
+        files++;
       }
     }
+    if (out.writing || pending.length) throw badRequest('Malformed bundle: the upload ended in the middle of a file.');
+  } finally {
+    await out.close();
   }
-  if (out || pending.length) throw badRequest('Malformed bundle: the upload ended in the middle of a file.');
   return { files, bytes };
 }

@@ -5,10 +5,11 @@ import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
 import { detectModel } from './detect.ts';
 import { OPENAI_NAME_RE } from '../openai-names.ts';
+import { removeSource, writeSource } from './source.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
-import { unpackTo } from './bundle.ts';
+import { diskError, unpackTo } from './bundle.ts';
 
 export interface PushOptions {
   /** Overrides config.yaml's model_name. */
@@ -16,6 +17,8 @@ export interface PushOptions {
   promote?: boolean;
   environment?: string;
   development?: boolean;
+  /** The pushed directory's absolute path on the pusher's machine, to show tracebacks with (source.ts). */
+  source?: string;
 }
 
 /** What a push needs of the control plane: an `App` (or a `Girder`) has both. */
@@ -30,7 +33,8 @@ const MODEL_NAME_RE = OPENAI_NAME_RE;
 /**
  * Turns an uploaded model directory into a deployment: unpacks it into a new immutable snapshot
  * under `<dataDir>/snapshots/`, validates config.yaml and the model files, then records the
- * deployment (`Pushes.record`). Nothing is recorded when any step fails, and the snapshot is removed.
+ * deployment (`Pushes.record`). Nothing is recorded when any step fails, and the snapshot is removed;
+ * a disk that refuses the upload is a 400 (a bad entry), 507 (full) or 500 answer, never a crash.
  *
  * @example
  *   const r = await receivePush(app, app.options.dataDir, req, { promote: true }, app.options.maxPushBytes);
@@ -43,9 +47,16 @@ export async function receivePush(
   maxBytes: number,
 ): Promise<PushResult & { warnings: string[] }> {
   const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
-  await mkdir(dir, { recursive: true });
+  try {
+    // Not recursive for the snapshot itself: a recursive mkdir reports a read-only disk as ENOENT.
+    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+    await mkdir(dir);
+  } catch (err) {
+    throw diskError(err);
+  }
   try {
     await unpackTo(input, dir, maxBytes);
+    if (opts.source !== undefined) await writeSource(dir, opts.source);
     let text: string;
     try {
       text = await readFile(join(dir, 'config.yaml'), 'utf8');
@@ -85,6 +96,7 @@ export async function receivePush(
     return { ...result, warnings };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    await removeSource(dir);
     throw err;
   }
 }
@@ -98,4 +110,5 @@ export async function receivePush(
 export async function removeUnusedSnapshot(registry: Registry, dir: string): Promise<void> {
   for (const d of registry.deployments.values()) if (d.dir === dir) return;
   await rm(dir, { recursive: true, force: true });
+  await removeSource(dir);
 }

@@ -18,6 +18,8 @@ export interface Door {
   /** Larger bodies go to node:http, which streams them. */
   readonly maxBody: number;
   readonly keepAliveLines: string;
+  /** The whole 408 answer to a request that did not arrive in time (an ErrorResponse). */
+  timeoutAnswer(): string;
   forget(conn: FastConnection): void;
 }
 
@@ -159,9 +161,7 @@ export class FastConnection implements ResponseOwner {
     this.#closing = true;
     this.#buf = undefined;
     // The 408 is small: it reaches the kernel before the socket is destroyed.
-    if (requestTimedOut && this.#current === undefined) {
-      this.socket.write('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    }
+    if (requestTimedOut && this.#current === undefined) this.socket.write(this.#door.timeoutAnswer());
     this.socket.destroy();
   }
 }

@@ -1,5 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { GirderError } from '../../errors.ts';
+import { rawErrorAnswer } from '../refusals.ts';
 import { FastConnection, type Door, type FastServe } from './connection.ts';
 
 export interface FrontDoorOptions {
@@ -58,6 +60,17 @@ export class FrontDoor implements Door {
 
   address(): AddressInfo {
     return this.#net.address() as AddressInfo;
+  }
+
+  timeoutAnswer(): string {
+    return rawErrorAnswer(
+      new GirderError(
+        'client_error',
+        'The request did not arrive in time.',
+        `Send the whole request within ${this.#options.headersTimeoutMs / 1000} s of its start (\`girder serve --headers-timeout\`).`,
+        { status: 408 },
+      ),
+    );
   }
 
   forget(conn: FastConnection): void {

@@ -1,5 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import { GirderError, type ErrorCode, type ErrorOptions, toGirderError } from '../../errors.ts';
 import type { Reply } from '../../runtime/reply.ts';
+import { declaresBody } from '../body.ts';
+import { closeAfterAnswer } from '../refusals.ts';
 
 /** OpenAI's error body: what every OpenAI SDK reads into `err.message`, `err.type`, `err.param`, `err.code`. */
 export interface OpenAIErrorBody {
@@ -70,6 +73,10 @@ export function openAIErrorBody(err: unknown): OpenAIErrorBody {
  *   sendOpenAIError(res, err, { 'x-request-id': requestId });
  */
 export function sendOpenAIError(res: Reply, err: unknown, headers: Record<string, string>): void {
+  // As respond.ts's answers: a refusal before the body came in closes the connection (README, "Slow
+  // and refused clients").
+  const req = (res as Partial<ServerResponse>).req;
+  if (req && !req.complete && declaresBody(req.headers)) closeAfterAnswer(res as ServerResponse);
   const e = toGirderError(err);
   const body = JSON.stringify(openAIErrorBody(e));
   res.writeHead(e.status, {

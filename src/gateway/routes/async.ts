@@ -21,7 +21,8 @@ export async function handleAsyncSubmit(
   deployment: DeploymentRecord,
   requestId: string,
 ): Promise<void> {
-  if (req.method !== 'POST') throw badRequest(`async_predict takes POST, not ${req.method}.`);
+  if (req.method !== 'POST')
+    throw badRequest(`async_predict takes POST, not ${req.method}.`, 'Send POST {target}/async_predict.');
   const wrapper = parseWrapper((await readAll(req, app.options.asyncMaxBodyBytes)).toString('utf8'));
   await app.queue.submit(deployment, wrapper, requestId);
   sendJson(res, 201, { request_id: requestId }, basetenHeaders(requestId, deployment));
@@ -35,7 +36,8 @@ export function handleQueueStatus(
   deployment: DeploymentRecord,
   requestId: string,
 ): void {
-  if (req.method !== 'GET') throw badRequest(`async_queue_status takes GET, not ${req.method}.`);
+  if (req.method !== 'GET')
+    throw badRequest(`async_queue_status takes GET, not ${req.method}.`, 'Send GET {target}/async_queue_status.');
   sendJson(res, 200, queueStatusView(deployment, app.queue.queueStatus(deployment.id)), {
     'x-baseten-request-id': requestId,
   });
@@ -55,5 +57,8 @@ export async function handleAsyncRequest(
   const { requestId: id, id: modelId } = route;
   if (req.method === 'GET') return sendJson(res, 200, asyncStatusView(await app.queue.status(id, modelId)), headers);
   if (req.method === 'DELETE') return sendJson(res, 200, cancelView(id, await app.queue.cancel(id, modelId)), headers);
-  throw badRequest(`/async_request/{id} takes GET or DELETE, not ${req.method}.`);
+  throw badRequest(
+    `/async_request/{id} takes GET or DELETE, not ${req.method}.`,
+    'GET reads the status of the request, DELETE cancels it.',
+  );
 }

@@ -26,7 +26,7 @@ export function handleInference(
   const { deployment, headers } = admit(app, req, route, requestId);
   switch (route.action) {
     case 'wake':
-      if (req.method !== 'POST') throw badRequest('wake takes POST.');
+      if (req.method !== 'POST') throw badRequest(`wake takes POST, not ${req.method}.`, 'Send POST {target}/wake.');
       app.supervisor.wake(deployment);
       sendJson(res, 202, {}, headers);
       return;
@@ -37,7 +37,8 @@ export function handleInference(
     case 'run_remote':
     case 'async_run_remote':
       throw badRequest(
-        `${route.action} is for chains; call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`,
+        `${route.action} is for chains, and ${route.id} is a model.`,
+        `Call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`,
       );
   }
 }
@@ -80,7 +81,11 @@ function modelCall(
   body: BodySource,
 ): void {
   const { deployment, headers } = admit(app, req, route, requestId);
-  if (route.action === 'predict' && req.method !== 'POST') throw badRequest(`predict takes POST, not ${req.method}.`);
+  if (route.action === 'predict' && req.method !== 'POST')
+    throw badRequest(
+      `predict takes POST, not ${req.method}.`,
+      'Send POST; other methods reach the model through sync/{route}.',
+    );
   const max = app.options.maxBodyBytes;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > max) {

@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import { API_KEY_TYPES, type AutoscalingSettings } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
+import { decodeSegment } from '../target.ts';
 import { followLogs } from './logs.ts';
-import { KEY_LIMITS, OPENAI_ROUTES } from './openai-admin.ts';
+import { OPENAI_ROUTES } from './openai-admin.ts';
+import { AutoscalingPatch, defined, EnvCreate, EnvPromote, KeyCreate, parse, SecretPut } from './management-bodies.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
 
 export interface Ctx {
@@ -26,42 +26,6 @@ export type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
 
 const JSON_LIMIT = 1024 * 1024;
 
-/** Validates a body against a zod schema; the first issue becomes a 400 naming the field. */
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.length ? issue.path.join('.') : 'body';
-  throw badRequest(`Invalid ${field}: ${issue.message}.`);
-}
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).nullish();
-// `satisfies`: one validator per setting, so a setting added to AutoscalingSettings fails to compile here.
-const AutoscalingPatch = z.strictObject({
-  min_replica: int(0),
-  max_replica: int(1),
-  autoscaling_window: int(10, 3600),
-  scale_down_delay: int(0, 3600),
-  concurrency_target: int(1),
-  target_utilization_percentage: int(1, 100),
-  target_in_flight_tokens: int(1),
-  max_scale_down_rate: int(1, 50),
-} satisfies Record<keyof AutoscalingSettings, z.ZodType>);
-const KeyCreate = z.object({
-  name: z.string().nullish(),
-  type: z.enum(API_KEY_TYPES),
-  model_ids: z.array(z.string()).nullish(),
-  ...KEY_LIMITS,
-});
-const SecretPut = z.object({ name: z.string().min(1), value: z.string() });
-const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: AutoscalingPatch.nullish() });
-const EnvPromote = z.object({ deployment_id: z.string().min(1) });
-
-/** Drops null/undefined fields: only what is sent gets updated (UpdateAutoscalingSettingsV1). */
-type Defined<T> = { [K in keyof T]?: NonNullable<T[K]> };
-const defined = <T extends object>(o: T): Defined<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Defined<T>;
-
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
 const ROUTES: [string, RegExp, Handler][] = [
@@ -71,7 +35,10 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/push$/,
     async ({ app, req, query }) => {
       if (!req.headers['content-type']?.startsWith(BUNDLE_CONTENT_TYPE))
-        throw badRequest(`Push a model directory with \`girder push DIR\` (content type ${BUNDLE_CONTENT_TYPE}).`);
+        throw badRequest(
+          `A push must have the content type ${BUNDLE_CONTENT_TYPE}.`,
+          'Push a model directory with `girder push DIR`.',
+        );
       const r = await receivePush(
         app,
         app.options.dataDir,
@@ -81,6 +48,7 @@ const ROUTES: [string, RegExp, Handler][] = [
           promote: flag(query, 'promote'),
           development: flag(query, 'development'),
           environment: query.get('environment') ?? undefined,
+          source: query.get('source') ?? undefined,
         },
         app.options.maxPushBytes,
       );
@@ -93,7 +61,8 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)$/,
     async ({ app, params }) => {
       const removed = await app.deployments.deleteModel(params[0]);
-      for (const d of removed) await removeUnusedSnapshot(app.registry, d.dir);
+      for (const d of removed)
+        await Promise.all([removeUnusedSnapshot(app.registry, d.dir), app.supervisor.leftovers.removed(d.id)]);
       return { id: params[0], deleted: true };
     },
   ],
@@ -115,7 +84,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)$/,
     async ({ app, params }) => {
       const d = await app.deployments.delete(params[0], params[1]);
-      await removeUnusedSnapshot(app.registry, d.dir);
+      await Promise.all([removeUnusedSnapshot(app.registry, d.dir), app.supervisor.leftovers.removed(d.id)]);
       return { id: d.id, deleted: true, model_id: d.modelId };
     },
   ],
@@ -124,7 +93,9 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/(activate|deactivate)$/,
     async ({ app, params }) => {
       const d = app.registry.deploymentOf(params[0], params[1]);
-      await app.deployments.setActive(d.id, params[2] === 'activate');
+      const changed = await app.deployments.setActive(d.id, params[2] === 'activate');
+      // Activating one that stopped trying to start (DEPLOY_FAILED) tries again.
+      if (changed.active) app.supervisor.retry(changed);
       return { success: true };
     },
   ],
@@ -181,7 +152,11 @@ const ROUTES: [string, RegExp, Handler][] = [
     ({ app, params }) => {
       app.registry.model(params[0]);
       const env = app.registry.environment(params[0], params[1]);
-      if (!env) throw notFound(`Model ${params[0]} has no environment "${params[1]}".`);
+      if (!env)
+        throw notFound(
+          `Model ${params[0]} has no environment "${params[1]}".`,
+          'List its environments with GET /api/v1/models/{id}/environments.',
+        );
       return environmentView(app, env);
     },
   ],
@@ -246,6 +221,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     async ({ app, body }) => {
       const input = parse(SecretPut, await body());
       const s = await app.secrets.put(input.name, input.value);
+      await app.supervisor.leftovers.secretCopies(); // every copy holds the new value when this answers
       return secretView({ name: s.name, created_at: s.createdAt, updated_at: s.updatedAt });
     },
   ],
@@ -254,6 +230,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/secrets\/([^/]+)$/,
     async ({ app, params }) => {
       await app.secrets.delete(params[0]);
+      await app.supervisor.leftovers.secretCopies(); // no copy of it is left when this answers
       return { name: params[0] };
     },
   ],
@@ -281,11 +258,15 @@ export async function handleManagement(
     if (!m) continue;
     pathMatched = true;
     if (method !== req.method) continue;
-    const params = m.slice(1).map(decodeURIComponent);
+    const params = m.slice(1).map(decodeSegment);
     const result = await handler({ app, req, res, params, query, body: () => readJson(req, JSON_LIMIT) });
     if (result !== undefined) sendJson(res, 200, result, { 'x-baseten-request-id': requestId });
     return;
   }
-  if (pathMatched) throw badRequest(`${req.method} is not allowed on /api/v1${path}.`);
+  if (pathMatched)
+    throw badRequest(
+      `${req.method} is not allowed on /api/v1${path}.`,
+      'See the management API in README.md for its methods.',
+    );
   throw notFound(`No management route ${req.method} /api/v1${path}.`, 'See the management API in README.md.');
 }

@@ -3,6 +3,7 @@ import type { Model } from '../../../sdk/index.ts';
 import { type Reply, RequestContext } from './context.ts';
 import { requestScope } from './logging.ts';
 import { type Served, sendJson } from './predict.ts';
+import { sendRunnerError } from './runner-error.ts';
 
 /**
  * A model's OpenAI-compatible methods, as the Truss server has them: `POST /v1/chat/completions`
@@ -15,6 +16,10 @@ export const OPENAI_METHODS: ReadonlyMap<string, 'chatCompletions' | 'completion
 ]);
 
 type Method = 'chatCompletions' | 'completions';
+const OPENAI_PATHS: Record<Method, string> = {
+  chatCompletions: 'POST /v1/chat/completions',
+  completions: 'POST /v1/completions',
+};
 type Stream = AsyncIterable<unknown> | Iterable<unknown>;
 
 /**
@@ -40,14 +45,17 @@ async function run(served: Served, req: IncomingMessage, res: Reply, ctx: Reques
     return; // the client left mid-upload
   }
   const fn = (served.model as Model & Partial<Record<Method, (input: unknown, c: RequestContext) => unknown>>)[method];
+  // No model code runs for these two: they are the runner's own errors (PROTOCOL.md).
   if (typeof fn !== 'function') {
-    return sendJson(res, 404, JSON.stringify({ error: `The model has no ${method} method.` }));
+    const detail = `Define ${method}(body, ctx) on the model class to serve ${OPENAI_PATHS[method]}.`;
+    return sendRunnerError(res, 404, 'model_does_not_exist', `The model has no ${method} method.`, detail);
   }
   let input: unknown;
   try {
     input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (err) {
-    return sendJson(res, 400, JSON.stringify({ error: `Invalid JSON payload: ${(err as Error).message}` }));
+    const message = `Invalid JSON payload: ${(err as Error).message}`;
+    return sendRunnerError(res, 400, 'client_error', message, 'Send the request body as JSON.');
   }
   await served.slots.acquire();
   try {

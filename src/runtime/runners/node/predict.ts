@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Model } from '../../../sdk/index.ts';
 import { type Reply, RequestContext } from './context.ts';
 import { requestScope } from './logging.ts';
+import { sendRunnerError } from './runner-error.ts';
 import type { Semaphore } from './semaphore.ts';
 
 /** The loaded model and the slots bounding its concurrent predicts. */
@@ -36,7 +37,13 @@ async function pipeline(served: Served, req: IncomingMessage, res: Reply, ctx: R
     try {
       input = JSON.parse(body.toString());
     } catch (err) {
-      return sendJson(res, 400, JSON.stringify({ error: `Invalid JSON payload: ${(err as Error).message}` }));
+      return sendRunnerError(
+        res,
+        400,
+        'client_error',
+        `Invalid JSON payload: ${(err as Error).message}`,
+        'Send a JSON body, or a binary content type (application/octet-stream) for raw bytes.',
+      );
     }
   }
 

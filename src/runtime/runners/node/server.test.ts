@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../../../test/temp-dir.ts';
-import { errorOf, FIXTURES, JSON_TYPE, start, until } from './server.harness.ts';
+import { FIXTURES, JSON_TYPE, start, until } from './server.harness.ts';
 
 test('readiness is 503 until a slow load() finishes, then 200', { timeout: 15_000 }, async (t) => {
   const dir = tempDir(t, 'girder-load-');
@@ -15,7 +15,9 @@ test('readiness is 503 until a slow load() finishes, then 200', { timeout: 15_00
   const early = await fetch(`${runner.url}/v1/models/model`);
   assert.equal(early.status, 503);
   assert.deepEqual(await early.json(), { error: 'Model with name model is not ready.' });
-  assert.equal((await runner.predict({})).status, 503);
+  const notYet = await runner.predict({});
+  assert.equal(notYet.status, 503);
+  assert.equal(notYet.headers.get('x-girder-runner-error'), 'model_not_ready');
 
   await writeFile(gate, '');
   await until(`${runner.url}/v1/models/model`);
@@ -60,15 +62,34 @@ test('an HttpError chooses the status', { timeout: 15_000 }, async (t) => {
   assert.deepEqual(await res.json(), { error: 'refused with 422' });
 });
 
-test('invalid JSON is a 400', { timeout: 15_000 }, async (t) => {
+/** Asserts a runner error as PROTOCOL.md marks it: the header, and an ErrorResponse with the same code. */
+async function assertRunnerError(res: Response, status: number, code: string): Promise<{ error: string }> {
+  assert.equal(res.status, status);
+  assert.equal(res.headers.get('x-girder-runner-error'), code);
+  const body = (await res.json()) as { error: string; error_code: string; detail: string };
+  assert.equal(body.error_code, code);
+  assert.ok(body.error && body.detail, JSON.stringify(body));
+  return body;
+}
+
+test('invalid JSON is a 400 client_error of the runner', { timeout: 15_000 }, async (t) => {
   const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
   const res = await fetch(`${runner.url}/v1/models/model:predict`, {
     method: 'POST',
     headers: JSON_TYPE,
     body: '{bad',
   });
-  assert.equal(res.status, 400);
-  assert.match(await errorOf(res), /^Invalid JSON payload: /);
+  assert.match((await assertRunnerError(res, 400, 'client_error')).error, /^Invalid JSON payload: /);
+});
+
+test("an unknown path is a 404 and a wrong method a 405, both the runner's", { timeout: 15_000 }, async (t) => {
+  const runner = await start(t, 'echo', { config: { model_class_name: 'Echo' } });
+  await assertRunnerError(await fetch(`${runner.url}/nope`), 404, 'model_does_not_exist');
+  const wrong = await fetch(`${runner.url}/v1/models/model:predict`);
+  assert.equal(wrong.headers.get('allow'), 'POST');
+  await assertRunnerError(wrong, 405, 'client_error');
+  const model = await runner.predict({ fail: 'boom' });
+  assert.equal(model.headers.get('x-girder-runner-error'), null, "the model's own error is not marked");
 });
 
 test('the request id reaches ctx and tags the log lines of the request', { timeout: 15_000 }, async (t) => {

@@ -13,6 +13,7 @@ import { createModel } from './load-model.ts';
 import { patchConsole } from './logging.ts';
 import { OPENAI_METHODS, serveOpenAIMethod } from './openai.ts';
 import { type Served, sendJson, servePredict } from './predict.ts';
+import { sendNoRoute, sendRunnerError } from './runner-error.ts';
 import { Semaphore } from './semaphore.ts';
 
 const NOT_READY = JSON.stringify({ error: 'Model with name model is not ready.' });
@@ -35,19 +36,25 @@ function route(req: IncomingMessage, res: Reply): void {
   const openai = req.method === 'POST' ? OPENAI_METHODS.get(path) : undefined;
   if (openai) {
     if (served) serveOpenAIMethod(served, req, res, openai);
-    else sendJson(res, 503, NOT_READY);
+    else sendRunnerError(res, 503, 'model_not_ready', 'Model with name model is not ready.', 'Retry shortly.');
     return;
   }
-
   if (req.method === 'POST' && path === '/v1/models/model:predict') {
     if (served) servePredict(served, req, res);
-    else sendJson(res, 503, NOT_READY);
+    else
+      sendRunnerError(
+        res,
+        503,
+        'model_not_ready',
+        'Model with name model is not ready.',
+        'Retry shortly: the model is still loading.',
+      );
   } else if (req.method === 'GET' && path === '/') {
     sendJson(res, 200, 'true');
   } else if (req.method === 'GET' && path === '/v1/models/model') {
     void readiness(res);
   } else {
-    sendJson(res, 404, '{"error":"Not Found"}');
+    sendNoRoute(res, req.method ?? 'GET', path);
   }
 }
 

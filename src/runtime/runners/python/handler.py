@@ -20,11 +20,17 @@ from .model_class import ModelDefinitionError
 MODEL_ERROR_HEADERS = {"X-BASETEN-ERROR-SOURCE": "04", "X-BASETEN-ERROR-CODE": "600"}
 CLIENT_ERROR_HEADERS = {"X-BASETEN-ERROR-SOURCE": "04", "X-BASETEN-ERROR-CODE": "700"}
 NOT_READY = {"error": "Model with name model is not ready."}
+# Marks an answer the runner gave itself, where no model code ran, so that Girder does not report it
+# as the model's error (../PROTOCOL.md, "Errors of the runner itself").
+RUNNER_ERROR_HEADER = "x-girder-runner-error"
 
 # Truss accepts any model name in these paths; Girder always uses "model".
 READINESS_PATH = re.compile(r"^/v1/models/[^/:]+$")
 LOADED_PATH = re.compile(r"^/v1/models/[^/:]+/loaded$")
 PREDICT_PATH = re.compile(r"^/v1/models/[^/:]+:predict$")
+# Each path the runner serves, with the one method it takes there.
+ROUTES = ((re.compile(r"^/$"), "GET"), (READINESS_PATH, "GET"), (LOADED_PATH, "GET"), (PREDICT_PATH, "POST"))
+SERVED = "GET /, GET /v1/models/model, GET /v1/models/model/loaded and POST /v1/models/model:predict"
 
 
 class Replica:
@@ -63,39 +69,62 @@ class Replica:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every response has Content-Length or is chunked
-    server_version = "girder-python-runner"
     disable_nagle_algorithm = True  # stream chunks leave at once
     replica: Replica  # set in server.main()
 
     def log_message(self, format, *args) -> None:
         pass  # Girder logs requests itself; one line per probe would drown the model's output
 
+    def send_response(self, code, message=None) -> None:
+        # As http.server's, without its Server header: on /sync/ routes that header reaches clients,
+        # naming the runner and its Python version.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def send_error(self, code, message=None, explain=None) -> None:
+        # http.server's own refusals (a request line or headers it cannot read) are the runner's
+        # errors too: an ErrorResponse, not its HTML page.
+        self.close_connection = True
+        phrase, explanation = self.responses.get(code, ("Bad Request", "The request could not be read."))
+        self._send_runner_error(code, "client_error", message or phrase, explain or explanation)
+
+    def __getattr__(self, name: str):
+        # http.server calls do_<METHOD>: every method comes to _route, so that a PUT or a DELETE gets
+        # our 405 or 404 rather than http.server's 501 page.
+        if name.startswith("do_"):
+            return self._route
+        raise AttributeError(name)
+
     # -- routes ----------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:
+    def _route(self) -> None:
+        path = urlsplit(self.path).path
+        allowed = next((method for pattern, method in ROUTES if pattern.match(path)), None)
+        if allowed == "POST" and self.command == "POST":
+            self._serve_predict()
+            return
         if self.headers.get("Content-Length", "0") != "0" or self.headers.get("Transfer-Encoding"):
             self.close_connection = True  # an unexpected body we do not read: the connection cannot be reused
-        path = urlsplit(self.path).path
-        if path == "/":
+        if allowed is None:
+            message = f"The model server has no route {path}."
+            self._send_runner_error(404, "model_does_not_exist", message, f"It serves {SERVED}.")
+        elif allowed != self.command:
+            message = f"{path} does not take {self.command}."
+            self._send_runner_error(405, "client_error", message, f"Use {allowed} {path}.", {"Allow": allowed})
+        elif path == "/":
             self._send_json(200, True)
         elif READINESS_PATH.match(path):
             if self.replica.is_ready():
                 self._send_json(200, {})
             else:
                 self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
-        elif LOADED_PATH.match(path):
-            if self.replica.host.loaded:
-                self._send_json(200, {})
-            else:
-                self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+        elif self.replica.host.loaded:
+            self._send_json(200, {})
         else:
-            self._send_json(404, {"error": "Not Found"})
+            self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
 
-    def do_POST(self) -> None:
-        if not PREDICT_PATH.match(urlsplit(self.path).path):
-            self.close_connection = True  # the body was not read
-            self._send_json(404, {"error": "Not Found"})
-            return
+    def _serve_predict(self) -> None:
         self.replica.request_started()
         try:
             with logs.request_scope(self.headers.get("x-baseten-request-id")):
@@ -110,11 +139,12 @@ class Handler(BaseHTTPRequestHandler):
             body = payloads.read_body(self.rfile, self.headers)
         except (payloads.BadRequest, ValueError) as error:
             self.close_connection = True
-            self._send_json(400, {"error": f"Bad request body: {error}"}, CLIENT_ERROR_HEADERS)
+            self._send_bad_body(f"Bad request body: {error}")
             return
         host = self.replica.host
         if not host.loaded:
-            self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+            detail = "Wait until readiness (GET /v1/models/model) answers 200: load() has not finished."
+            self._send_runner_error(503, "model_not_ready", NOT_READY["error"], detail)
             return
 
         content_type = payloads.media_type(self.headers.get("Content-Type"))
@@ -123,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 inputs = payloads.decode_inputs(body, content_type)
             except payloads.InvalidPayload as error:
-                self._send_json(400, {"error": str(error)}, CLIENT_ERROR_HEADERS)
+                self._send_bad_body(str(error))
                 return
 
         request = self._model_request(body)
@@ -212,6 +242,15 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------------------------
 
+    def _send_bad_body(self, message: str) -> None:
+        detail = "Send JSON, or msgpack with Content-Type: application/octet-stream."
+        self._send_runner_error(400, "client_error", message, detail, CLIENT_ERROR_HEADERS)
+
+    def _send_runner_error(self, status: int, error_code: str, error: str, detail: str, headers=None) -> None:
+        """An ErrorResponse the runner gives itself; error_code is one of ../PROTOCOL.md's."""
+        body = {"error": error, "error_code": error_code, "detail": detail}
+        self._send_json(status, body, {RUNNER_ERROR_HEADER: error_code, **(headers or {})})
+
     def _send_json(self, status: int, value, headers=None) -> None:
         self._send(status, payloads.encode_json(value), "application/json", headers)
 
@@ -225,6 +264,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.close_connection:
                 self.send_header("Connection", "close")  # tell a keep-alive client not to reuse it
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":  # a HEAD answer has no body, whatever its Content-Length says
+                self.wfile.write(body)
         except OSError:
             self.close_connection = True  # the client is gone; nothing left to tell it

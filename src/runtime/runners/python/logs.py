@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -21,6 +22,10 @@ _current_request = contextvars.ContextVar("girder_current_request", default=None
 
 # Lines from many threads share two pipes; a line must never be cut by another thread's line.
 _write_lock = threading.Lock()
+# A model's multiprocessing may fork while another thread writes a line: the child would start with
+# the lock (and the stream's own) held by a thread it does not have, and hang at its first print.
+# Taking the lock around fork means no line is being written at that moment.
+os.register_at_fork(before=_write_lock.acquire, after_in_parent=_write_lock.release, after_in_child=_write_lock.release)
 
 # The real streams, saved before install() replaces sys.stdout / sys.stderr.
 _raw_stdout = sys.stdout
@@ -78,7 +83,8 @@ class _RequestAwareStream:
     def write(self, text: str) -> int:
         scope = _current_request.get()
         if scope is None:
-            return self._raw.write(text)
+            with _write_lock:  # see register_at_fork above
+                return self._raw.write(text)
         # print() writes the text and the newline separately: buffer until a line is complete.
         with scope.lock:
             pending = scope.partial_lines.get(self, "") + text

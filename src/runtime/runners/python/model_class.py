@@ -26,10 +26,8 @@ class ModelDefinitionError(Exception):
 
 
 def import_model_class(model_dir: pathlib.Path, config: dict):
-    module_dir = config.get("model_module_dir") or "model"
-    filename = config.get("model_class_filename") or "model.py"
     class_name = config.get("model_class_name") or "Model"
-    module_path = model_dir / module_dir / filename
+    module_path = _module_path(model_dir, config)
     if not module_path.is_file():
         raise FileNotFoundError(f"No model class file at {module_path}")
 
@@ -40,9 +38,8 @@ def import_model_class(model_dir: pathlib.Path, config: dict):
     packages_dir = model_dir / (config.get("bundled_packages_dir") or "packages")
     if packages_dir.is_dir():
         sys.path.insert(1, str(packages_dir))
-    package = ".".join(pathlib.PurePath(module_dir).parts)
-    stem = pathlib.PurePath(filename).stem
-    if all(part.isidentifier() for part in (package + "." + stem).split(".")):
+    package, stem = _module_name(config)
+    if package is not None:
         # Import the package before the module dir is on sys.path: afterwards `model` would
         # resolve to model/model.py instead of the model/ directory.
         importlib.import_module(package)
@@ -59,6 +56,34 @@ def import_model_class(model_dir: pathlib.Path, config: dict):
     if model_class is None:
         raise ModelDefinitionError(f"{module_path} defines no class `{class_name}`.")
     return model_class
+
+
+def _module_path(model_dir: pathlib.Path, config: dict) -> pathlib.Path:
+    return model_dir / (config.get("model_module_dir") or "model") / (config.get("model_class_filename") or "model.py")
+
+
+def _module_name(config: dict):
+    """(package, module) of the model file, e.g. ("model", "model"); package None if not importable by name."""
+    package = ".".join(pathlib.PurePath(config.get("model_module_dir") or "model").parts)
+    stem = pathlib.PurePath(config.get("model_class_filename") or "model.py").stem
+    if all(part.isidentifier() for part in (package + "." + stem).split(".")):
+        return package, stem
+    return None, stem
+
+
+def import_model_package(model_dir: pathlib.Path, config: dict) -> None:
+    """Imports the model's package in a multiprocessing child (spawn, forkserver), whose sys.path is
+    the runner's: the module dir comes first there, so `model` alone would be model/model.py."""
+    package, _ = _module_name(config)
+    if package is None:
+        return
+    module_dir = str(_module_path(model_dir, config).parent)
+    saved = list(sys.path)
+    sys.path[:] = [entry for entry in saved if entry != module_dir]
+    try:
+        importlib.import_module(package)
+    finally:
+        sys.path[:] = saved
 
 
 def init_kwargs(model_class, available: dict) -> dict:

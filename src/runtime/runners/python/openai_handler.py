@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from . import logs, payloads
-from .handler import CLIENT_ERROR_HEADERS, MODEL_ERROR_HEADERS, NOT_READY, Handler
+from .handler import NOT_READY, Handler
 from .model_async import Stream
 
 METHODS = {"/v1/chat/completions": "chat_completions", "/v1/completions": "completions"}
@@ -44,8 +44,7 @@ class OpenAIHandler(Handler):
     def do_POST(self) -> None:
         name = METHODS.get(urlsplit(self.path).path)
         if name is None:
-            # handler.py's own POST route (its routes table, where it has one).
-            (getattr(Handler, "do_POST", None) or getattr(Handler, "_route"))(self)
+            self._route()  # handler.py's own routes
             return
         self.replica.request_started()
         try:
@@ -59,19 +58,21 @@ class OpenAIHandler(Handler):
             body = payloads.read_body(self.rfile, self.headers)
         except (payloads.BadRequest, ValueError) as error:
             self.close_connection = True
-            self._send_json(400, {"error": f"Bad request body: {error}"}, CLIENT_ERROR_HEADERS)
+            self._send_bad_body(f"Bad request body: {error}")
             return
+        # Until the model runs, every refusal is the runner's own error (../PROTOCOL.md).
         host = self.replica.host
         if not host.loaded:
-            self._send_json(503, NOT_READY, MODEL_ERROR_HEADERS)
+            self._send_runner_error(503, "model_not_ready", NOT_READY["error"], "Retry shortly: load() has not finished.")
             return
         if not host.has_method(name):
-            self._send_json(404, {"error": f"The model has no `{name}` method."})
+            detail = f"Define {name}(self, model_input, request) on the model class to serve {self.path}."
+            self._send_runner_error(404, "model_does_not_exist", f"The model has no `{name}` method.", detail)
             return
         try:
             inputs = payloads.decode_inputs(body, payloads.media_type(self.headers.get("Content-Type")))
         except payloads.InvalidPayload as error:
-            self._send_json(400, {"error": str(error)}, CLIENT_ERROR_HEADERS)
+            self._send_bad_body(str(error))
             return
         try:
             output = host.run_method(name, inputs, self._model_request(body), EventStream)

@@ -23,6 +23,10 @@ class InvalidPayload(Exception):
     """The body was read but is not the JSON or msgpack its content type says; the message says why."""
 
 
+class UnencodableOutput(Exception):
+    """The model's output is not something JSON or msgpack can hold: the model's fault, a 500."""
+
+
 def read_body(rfile, headers) -> bytes:
     """The whole request body from `rfile`. Raises BadRequest (or ValueError) when it is malformed."""
     if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
@@ -69,21 +73,39 @@ def decode_inputs(body: bytes, content_type: str):
             return msgpack_codec.unpackb(body)
         except ValueError as error:
             raise InvalidPayload(f"Invalid msgpack payload: {error}") from error
+        except RecursionError as error:
+            raise InvalidPayload(f"Invalid msgpack payload: {_too_deep(error)}") from None
     if is_binary(content_type):
         return body
     try:
         return json.loads(body)
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidPayload(f"Invalid JSON payload: {error}") from error
+    except RecursionError as error:
+        raise InvalidPayload(f"Invalid JSON payload: {_too_deep(error)}") from None
+
+
+def _too_deep(error: RecursionError) -> str:
+    # `[` x 5000 decodes (or an output encodes) one Python frame per level, and Python's recursion
+    # limit ends it: the client's (or the model's) data is at fault, not the runner. (Caught where it
+    # is raised, the stack is unwound already and the runner serves on.)
+    return f"nesting too deep ({error})"
 
 
 def encode_output(output, as_msgpack: bool):
-    """A model's (non-streamed) output as (body, content type)."""
-    if as_msgpack:
-        return msgpack_codec.packb(output), MSGPACK
-    if isinstance(output, (bytes, bytearray, memoryview)):
+    """A model's (non-streamed) output as (body, content type). Raises UnencodableOutput."""
+    if isinstance(output, (bytes, bytearray, memoryview)) and not as_msgpack:
         return bytes(output), "application/octet-stream"
-    return encode_json(output), "application/json"
+    try:
+        if as_msgpack:
+            return msgpack_codec.packb(output), MSGPACK
+        return encode_json(output), "application/json"
+    except RecursionError as error:
+        reason = _too_deep(error)
+    except (TypeError, ValueError) as error:  # a set, a cycle, NaN, an int over 64 bits for msgpack
+        reason = str(error)
+    encoding = "msgpack" if as_msgpack else "JSON"
+    raise UnencodableOutput(f"The model's output cannot be encoded as {encoding}: {reason}")
 
 
 def encode_json(value) -> bytes:

@@ -3,7 +3,8 @@
  * child process on a free port (environment as in ../PROTOCOL.md), driven over real HTTP. Fixture
  * models live in ./fixtures/<name>/. Runners and temporary directories go when the test file ends.
  * The tests: server.test.ts (life cycle, loading), server.predict.test.ts (bodies, errors, logs,
- * concurrency), server.stream.test.ts (streams).
+ * concurrency), server.stream.test.ts (streams), server.errors.test.ts (what it cannot decode or
+ * encode, its own errors), server.multiprocessing.test.ts (models that start processes).
  */
 import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +42,13 @@ const tempDirs: string[] = [];
 
 after(async () => {
   for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      // The whole group, as Girder stops a replica: with it go the processes the model started,
+      // which would otherwise hold the runner's output pipes open and keep this file from ending.
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
   }
   for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
 });
@@ -86,6 +93,7 @@ export async function spawnRunner(fixture: string, options: StartOptions = {}): 
       ...options.env,
     },
     stdio: ['pipe', 'pipe', 'pipe'], // stdin held open, as Girder does
+    detached: true, // a process group of its own, as Girder starts it
   });
   children.push(child);
   let stdout = '';
