@@ -1,6 +1,7 @@
 // Every command of the `girder` CLI.
 import { Command } from 'commander';
 import { registerAsync } from './commands/async.ts';
+import { registerAutoscaling } from './commands/autoscaling.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerModels } from './commands/models.ts';
@@ -22,6 +23,7 @@ registerModels(program);
 registerPredict(program);
 registerAsync(program);
 registerLogs(program);
+registerAutoscaling(program);
 registerKeys(program);
 registerSecrets(program);
 registerWebhookSecrets(program);

@@ -37,10 +37,10 @@ export interface ReplicaCountPolicy {
   close(): void;
 }
 
-/** The replica count of a deployment that runs: min_replica bounded by max_replica, and at least 1. */
+/** The replica count of a deployment that runs: min_replica bounded by max_replica, and at least 1; a development deployment runs 1, whatever its settings. */
 export function servingCount(deployment: DeploymentRecord): number {
   const { min_replica, max_replica } = deployment.autoscaling;
-  return Math.max(1, Math.min(min_replica, max_replica));
+  return deployment.isDevelopment ? 1 : Math.max(1, Math.min(min_replica, max_replica));
 }
 
 /** What `ServingPolicy` needs of the registry. */

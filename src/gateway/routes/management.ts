@@ -2,16 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BUNDLE_CONTENT_TYPE } from '../../control/packaging/bundle.ts';
 import { receivePush, removeUnusedSnapshot } from '../../control/packaging/push.ts';
-import { API_KEY_TYPES, type AutoscalingSettings } from '../../records/control.ts';
+import { API_KEY_TYPES } from '../../records/control.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireManage } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import { followLogs } from './logs.ts';
+import { SCALING_ROUTES } from './scaling.ts';
+import { AutoscalingPatch, defined, parse, PromotionPatch } from './validation.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
 
-interface Ctx {
+/** What a management route handler gets. */
+export interface Ctx {
   app: App;
   req: IncomingMessage;
   res: ServerResponse;
@@ -21,48 +24,33 @@ interface Ctx {
 }
 
 /** A handler returns the JSON to send, or undefined when it answered itself (streams). */
-type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
+export type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
+/** Method, path pattern (its groups are the handler's params), handler. */
+export type Route = [string, RegExp, Handler];
 
 const JSON_LIMIT = 1024 * 1024;
 
-/** Validates a body against a zod schema; the first issue becomes a 400 naming the field. */
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.length ? issue.path.join('.') : 'body';
-  throw badRequest(`Invalid ${field}: ${issue.message}.`);
-}
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max).nullish();
-// `satisfies`: one validator per setting, so a setting added to AutoscalingSettings fails to compile here.
-const AutoscalingPatch = z.strictObject({
-  min_replica: int(0),
-  max_replica: int(1),
-  autoscaling_window: int(10, 3600),
-  scale_down_delay: int(0, 3600),
-  concurrency_target: int(1),
-  target_utilization_percentage: int(1, 100),
-  target_in_flight_tokens: int(1),
-  max_scale_down_rate: int(1, 50),
-} satisfies Record<keyof AutoscalingSettings, z.ZodType>);
 const KeyCreate = z.object({
   name: z.string().nullish(),
   type: z.enum(API_KEY_TYPES),
   model_ids: z.array(z.string()).nullish(),
 });
 const SecretPut = z.object({ name: z.string().min(1), value: z.string() });
-const EnvCreate = z.object({ name: z.string().min(1), autoscaling_settings: AutoscalingPatch.nullish() });
-const EnvPromote = z.object({ deployment_id: z.string().min(1) });
-
-/** Drops null/undefined fields: only what is sent gets updated (UpdateAutoscalingSettingsV1). */
-type Defined<T> = { [K in keyof T]?: NonNullable<T[K]> };
-const defined = <T extends object>(o: T): Defined<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v != null)) as Defined<T>;
+const EnvCreate = z.strictObject({
+  name: z.string().min(1),
+  autoscaling_settings: AutoscalingPatch.nullish(),
+  promotion_settings: PromotionPatch.nullish(),
+});
+// PromoteToEnvironmentRequestV1 and PromoteRequestV1: false keeps the replaced deployment as it is (KEEP).
+const EnvPromote = z.object({
+  deployment_id: z.string().min(1),
+  scale_down_previous_deployment: z.boolean().nullish(),
+});
+const Promote = z.object({ scale_down_previous_production: z.boolean().nullish() });
 
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
-const ROUTES: [string, RegExp, Handler][] = [
+const ROUTES: Route[] = [
   ['GET', /^\/models$/, ({ app }) => ({ models: [...app.registry.models.values()].map((m) => modelView(app, m)) })],
   [
     'POST',
@@ -129,20 +117,13 @@ const ROUTES: [string, RegExp, Handler][] = [
   [
     'POST',
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/,
-    async ({ app, params }) => {
-      const promoted = await app.environments.promote(params[0], params[1], 'production', { create: true });
-      return deploymentView(app, promoted);
-    },
-  ],
-  [
-    'PATCH',
-    /^\/models\/([^/]+)\/deployments\/([^/]+)\/autoscaling_settings$/,
     async ({ app, params, body }) => {
-      const patch = defined(parse(AutoscalingPatch, await body()));
-      const d = app.registry.deploymentOf(params[0], params[1]);
-      const { changed } = await app.deployments.updateAutoscaling(d.id, patch);
-      if (!changed) return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
-      return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
+      const keepPrevious = parse(Promote, await body()).scale_down_previous_production === false;
+      const promoted = await app.environments.promote(params[0], params[1], 'production', {
+        create: true,
+        keepPrevious,
+      });
+      return deploymentView(app, promoted);
     },
   ],
   [
@@ -167,10 +148,9 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/environments$/,
     async ({ app, params, body }) => {
       const input = parse(EnvCreate, await body());
-      return environmentView(
-        app,
-        await app.environments.create(params[0], input.name, defined(input.autoscaling_settings ?? {})),
-      );
+      const autoscaling = defined(input.autoscaling_settings ?? {});
+      const promotion = defined(input.promotion_settings ?? {});
+      return environmentView(app, await app.environments.create(params[0], input.name, autoscaling, promotion));
     },
   ],
   [
@@ -187,10 +167,15 @@ const ROUTES: [string, RegExp, Handler][] = [
     'POST',
     /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/,
     async ({ app, params, body }) => {
-      const { deployment_id } = parse(EnvPromote, await body());
-      return deploymentView(app, await app.environments.promote(params[0], deployment_id, params[1]));
+      const input = parse(EnvPromote, await body());
+      const keepPrevious = input.scale_down_previous_deployment === false;
+      return deploymentView(
+        app,
+        await app.environments.promote(params[0], input.deployment_id, params[1], { keepPrevious }),
+      );
     },
   ],
+  ...SCALING_ROUTES,
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
   [
     'POST',
