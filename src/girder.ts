@@ -12,6 +12,7 @@ import { createGatewayServer } from './gateway/server.ts';
 import { AsyncQueue } from './queue/queue.ts';
 import { WebhookSecrets } from './queue/webhook-secrets.ts';
 import { WebhookSender } from './queue/webhooks.ts';
+import { Autoscaler } from './runtime/autoscaler/autoscaler.ts';
 import { LogBook } from './runtime/logs.ts';
 import { Supervisor } from './runtime/supervisor.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
@@ -42,6 +43,7 @@ export class Girder implements App {
   readonly secrets: Secrets;
   readonly logs: LogBook;
   readonly supervisor: Supervisor;
+  readonly autoscaler: Autoscaler;
   readonly webhookSecrets: WebhookSecrets;
   readonly webhooks: WebhookSender;
   readonly queue: AsyncQueue;
@@ -60,12 +62,22 @@ export class Girder implements App {
     this.keys = new KeyRing(store);
     this.secrets = new Secrets(store);
     this.logs = new LogBook(join(options.dataDir, 'logs'));
+    this.autoscaler = new Autoscaler({
+      registry: this.registry,
+      // The queue is made below and sits above the runtime: its backlog reaches the autoscaler through this.
+      backlog: (deploymentId) => this.queue.runnable(deploymentId),
+      tickMs: options.autoscalerTickMs,
+      timeScale: options.scalingTimeScale,
+    });
     this.supervisor = new Supervisor({
       dataDir: options.dataDir,
       registry: this.registry,
       secrets: this.secrets,
       logs: this.logs,
       probeIntervalMs: options.probeIntervalMs,
+      replicaCount: this.autoscaler,
+      // A replica scaled down finishes what it has, streams included, within the requests' own deadline.
+      drainGraceMs: options.predictTimeoutSeconds * 1000,
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

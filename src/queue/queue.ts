@@ -280,6 +280,16 @@ export class AsyncQueue {
     return { queued: q?.queued ?? 0, inProgress: q?.inProgress ?? 0 };
   }
 
+  /**
+   * How many QUEUED requests of a deployment could run now (not waiting out a retry delay): load for the autoscaler.
+   *
+   * @example
+   *   queue.runnable(deployment.id); // 12
+   */
+  runnable(deploymentId: string): number {
+    return this.#dispatch.get(deploymentId)?.backlog.size ?? 0;
+  }
+
   /** Stops dispatching; what is in flight stays on disk as it is and resumes at the next start. */
   async close(): Promise<void> {
     this.#closed.abort();

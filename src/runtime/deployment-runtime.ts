@@ -6,6 +6,7 @@ import { SlotQueue } from './slots.ts';
 export type DeploymentStatus =
   | 'DEPLOYING'
   | 'DEPLOY_FAILED'
+  | 'LOADING_MODEL'
   | 'ACTIVE'
   | 'UNHEALTHY'
   | 'INACTIVE'
@@ -41,13 +42,23 @@ export class DeploymentRuntime {
     if (live.some((r) => r.routable)) return 'ACTIVE';
     if (live.length === 0 && !this.restartTimer) return 'SCALED_TO_ZERO';
     if (this.failures > 0) return this.everReady ? 'UNHEALTHY' : 'DEPLOY_FAILED';
+    // Its server answers: the process is up and the model loads (Baseten's Waking up → Loading model).
+    if (live.some((r) => r.times.up)) return 'LOADING_MODEL';
     return this.woken ? 'WAKING_UP' : 'DEPLOYING';
   }
 
   /** What it carries now, for a replica-count policy that scales on load. */
   load(): DeploymentLoad {
     const { sync, async } = this.slots.parked;
-    const inflight = this.slots.replicas.reduce((sum, r) => sum + r.inflight, 0);
-    return { inflight, parked: sync + async, replicas: this.live.length };
+    let inflight = 0;
+    let ready = 0;
+    let starting = 0;
+    for (const r of this.slots.replicas) {
+      inflight += r.inflight;
+      if (r.routable) ready++;
+      if (r.state === 'starting') starting++;
+    }
+    const { served } = this.slots;
+    return { inflight, parked: sync + async, parkedAsync: async, replicas: this.live.length, ready, starting, served };
   }
 }

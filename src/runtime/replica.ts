@@ -53,6 +53,8 @@ export class Replica
   wasReady = false;
   /** Exit code or signal once the process ended, for error messages. */
   exitInfo = '';
+  /** When it was made, spawned, first answered HTTP (its server is up) and first became ready: a cold start's phases. */
+  readonly times = { created: Date.now(), spawned: 0, up: 0, ready: 0 };
   #child: ChildProcess | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #readyFailingSince = 0;
@@ -103,6 +105,7 @@ export class Replica
     if (this.#state === state) return;
     this.#state = state;
     if (state === 'ready') this.wasReady = true;
+    if (state === 'ready') this.times.ready ||= Date.now();
     this.emit('state', state);
   }
 
@@ -121,6 +124,7 @@ export class Replica
       bodyTimeout: 0,
     });
     this.#startedAt = Date.now();
+    this.times.spawned = this.#startedAt;
     this.#note('info', `starting ${spec.runner} replica on port ${this.port}`);
     // A process group of its own, so that stop() reaches every process a custom command starts.
     const child = spawn(spec.command, spec.args, {
@@ -166,6 +170,7 @@ export class Replica
   async #check(path: string): Promise<boolean> {
     try {
       const res = await this.pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+      this.times.up ||= Date.now();
       await res.body.dump();
       return res.statusCode >= 200 && res.statusCode < 300;
     } catch {

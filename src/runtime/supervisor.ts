@@ -8,7 +8,7 @@ import { DeploymentRuntime, type DeploymentStatus } from './deployment-runtime.t
 import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
-import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
+import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeCause } from './replica-count.ts';
 import { replicaEnv } from './replica-env.ts';
 import { type LaunchSpec, launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
@@ -27,13 +27,14 @@ export interface SupervisorOptions {
   replicaCount?: ReplicaCountPolicy;
   /** Makes each replica; default `new Replica(opts)`. Tests and sandboxing supply their own. */
   createReplica?: ReplicaFactory;
+  /** How long a replica being scaled down may take to finish its requests (streams too); default 30 s. */
+  drainGraceMs?: number;
 }
 
 export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
 
 const MAX_BACKOFF_MS = 30_000;
-/** How long a replica being scaled down may take to finish its requests in flight. */
-const DRAIN_GRACE_MS = 30_000;
+const NO_LOAD = { inflight: 0, parked: 0, parkedAsync: 0, replicas: 0, ready: 0, starting: 0, served: 0 };
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
@@ -59,7 +60,7 @@ export class Supervisor {
     opts.registry.on('change', (e) => this.#onChange(e));
     this.#policy.attach({
       reconcile: (id) => this.#reconcileById(id),
-      load: (id) => this.#deps.get(id)?.load() ?? { inflight: 0, parked: 0, replicas: 0 },
+      load: (id) => this.load(id),
     });
   }
 
@@ -114,13 +115,14 @@ export class Supervisor {
     const desired = this.#desired(rt);
     const live = rt.live;
     for (let i = live.length; i < desired; i++) this.#startReplica(rt);
-    // Drop the extra replicas, least useful first: not ready, then least loaded.
-    const extra = live
-      .slice(desired)
-      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
+    // Drop the extra replicas, least useful first: not ready, then least loaded, then the newest.
+    const extra = [...live]
+      .reverse()
+      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight)
+      .slice(0, Math.max(0, live.length - desired));
     for (const r of extra) {
       this.#intentional.add(r);
-      void r.drain(DRAIN_GRACE_MS);
+      void r.drain(this.#opts.drainGraceMs ?? 30_000);
     }
   }
 
@@ -167,6 +169,7 @@ export class Supervisor {
   #watch(rt: DeploymentRuntime, replica: Replica): void {
     replica.on('state', (state) => {
       if (state === 'ready') {
+        this.#policy.replicaReady?.(rt.deployment.id, replica);
         rt.everReady = true;
         rt.failures = 0;
         rt.slots.drain();
@@ -222,7 +225,7 @@ export class Supervisor {
   tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
     const rt = this.#runtime(deployment);
     const now = rt.slots.tryAcquire(cls);
-    if (!now && rt.live.length === 0) this.wake(deployment);
+    if (!now && rt.live.length === 0) this.wake(deployment, 'request');
     return now;
   }
 
@@ -242,11 +245,11 @@ export class Supervisor {
   }
 
   /** Starts a replica of a deployment that runs none (a wake, or the first request after idle). */
-  wake(deployment: DeploymentRecord): void {
+  wake(deployment: DeploymentRecord, cause: WakeCause = 'wake'): void {
     const rt = this.#runtime(deployment);
     if (!deployment.active) return;
     rt.woken = true;
-    this.#policy.wake(deployment);
+    this.#policy.wake(deployment, cause);
     this.#reconcile(rt);
   }
 
@@ -256,6 +259,11 @@ export class Supervisor {
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
     const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
+  }
+
+  /** What the deployment carries now (in flight, waiting, replicas), for the scaling view and tests. */
+  load(deploymentId: string): DeploymentLoad {
+    return this.#deps.get(deploymentId)?.load() ?? { ...NO_LOAD };
   }
 
   /** Replicas of a deployment, for tests and the management API. */
