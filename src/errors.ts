@@ -49,12 +49,16 @@ export type ErrorReason =
   /** The model answered, with an error status. */
   | 'model_error'
   /** The model stopped sending a streamed answer for longer than `streaming_read_timeout`. */
-  | 'stream_stalled';
+  | 'stream_stalled'
+  /** As many requests as the gateway lets wait already wait for a slot of the deployment (429). */
+  | 'too_many_waiting';
 
 export interface ErrorOptions {
   /** Overrides the table where the code allows several statuses (403, 502, a model's own status). */
   status?: number;
   reason?: ErrorReason;
+  /** Seconds after which a retry may succeed: sent as `Retry-After` (every 429 has one). */
+  retryAfterSeconds?: number;
 }
 
 export class GirderError extends Error {
@@ -62,6 +66,7 @@ export class GirderError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly reason: ErrorReason;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, detail?: string, opts: ErrorOptions = {}) {
     super(message);
@@ -69,6 +74,7 @@ export class GirderError extends Error {
     this.detail = detail;
     this.status = opts.status ?? ERROR_STATUS[code];
     this.reason = opts.reason ?? code;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? (this.status === 429 ? 1 : undefined);
   }
 
   toJSON(): ErrorResponse {

@@ -78,6 +78,7 @@ export class Girder implements App {
       replicaCount: this.autoscaler,
       // A replica scaled down finishes what it has, streams included, within the requests' own deadline.
       drainGraceMs: options.predictTimeoutSeconds * 1000,
+      maxWaiting: options.maxWaitingRequests,
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

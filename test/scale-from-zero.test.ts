@@ -126,3 +126,22 @@ test('status follows the replicas: SCALED_TO_ZERO → WAKING_UP → LOADING_MODE
   );
   assert.ok(seen.includes('WAKING_UP') && seen.includes('LOADING_MODEL'), seen.join(' → '));
 });
+
+test('beyond the bound on waiting requests, 429 rate_limited with a Retry-After of the last cold start', async (t) => {
+  const bounded = await startScaling(t, { maxWaitingRequests: 3 });
+  const dir = copy('behaviours', 'bounded', { environment_variables: { LOAD_MS: '3000' } });
+  const pushed = await bounded.girder.deploy(dir);
+  const id = pushed.model.id;
+  await bounded.scale(id, { min_replica: 0, scale_down_delay: 10 });
+  await waitFor(async () => (await bounded.status(id)) === 'SCALED_TO_ZERO', 20_000, 'SCALED_TO_ZERO');
+  const waitingOnes = Array.from({ length: 3 }, () => bounded.predict(id, { echo: 'waited' }));
+  await waitFor(() => bounded.girder.g.supervisor.load(pushed.deployment.id).parked === 3, 10_000, 'three waiting');
+  const refused = await bounded.predict(id, {});
+  assert.equal(refused.status, 429, refused.text);
+  assert.equal(refused.json.error_code, 'rate_limited');
+  assert.equal(refused.headers['x-girder-error-reason'], 'too_many_waiting');
+  assert.ok(Number(refused.headers['retry-after']) >= 3, `Retry-After ${refused.headers['retry-after']}: the 3 s load`);
+  for (const r of await Promise.all(waitingOnes)) assert.equal(r.status, 200, 'the ones waiting are served');
+  const busy = await bounded.predict(id, {});
+  assert.equal(busy.status, 200);
+});

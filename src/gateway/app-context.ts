@@ -29,6 +29,8 @@ export interface GirderOptions {
   autoscalerTickMs: number;
   /** Multiplies every duration of the autoscaling settings: 1, except to run tests and benchmarks fast. */
   scalingTimeScale: number;
+  /** Sync requests that may wait for a slot of one deployment (at zero, or all busy); beyond, 429 (1,000). */
+  maxWaitingRequests: number;
   /** Async submit bodies above this get 413 (256 KiB). */
   asyncMaxBodyBytes: number;
   /** QUEUED + IN_PROGRESS per deployment above this get 429 (100,000). */
@@ -56,6 +58,7 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   probeIntervalMs: 2000,
   autoscalerTickMs: 1000,
   scalingTimeScale: 1,
+  maxWaitingRequests: 1000,
   asyncMaxBodyBytes: 256 * 1024,
   asyncMaxOutstanding: 100_000,
   asyncPredictTimeoutSeconds: 3600,

@@ -1,7 +1,19 @@
 import type { DeploymentRecord } from '../records/control.ts';
 import type { Replica } from './replica.ts';
 import type { DeploymentLoad } from './replica-count.ts';
-import { SlotQueue } from './slots.ts';
+import { type SlotClass, SlotQueue } from './slots.ts';
+import { unavailable } from './unavailable.ts';
+
+/** The load of a deployment that has no runtime yet. */
+export const NO_LOAD: Readonly<DeploymentLoad> = {
+  inflight: 0,
+  parked: 0,
+  parkedAsync: 0,
+  replicas: 0,
+  ready: 0,
+  starting: 0,
+  served: 0,
+};
 
 export type DeploymentStatus =
   | 'DEPLOYING'
@@ -26,6 +38,8 @@ export class DeploymentRuntime {
   failures = 0;
   everReady = false;
   restartTimer: NodeJS.Timeout | undefined;
+  /** How long its last replica took from start to ready: a waiting request's Retry-After when none is ready. */
+  lastColdStartMs = 0;
 
   constructor(deployment: DeploymentRecord) {
     this.deployment = deployment;
@@ -45,6 +59,20 @@ export class DeploymentRuntime {
     // Its server answers: the process is up and the model loads (Baseten's Waking up → Loading model).
     if (live.some((r) => r.times.up)) return 'LOADING_MODEL';
     return this.woken ? 'WAKING_UP' : 'DEPLOYING';
+  }
+
+  /**
+   * Waits for a slot in arrival order, unless `max` requests wait already: then 429 with a Retry-After
+   * of a second when a replica serves (slots turn over), else of the last cold start.
+   */
+  park(cls: SlotClass, signal: AbortSignal, max: number): Replica | Promise<Replica> {
+    const { sync, async } = this.slots.parked;
+    if (cls === 'sync' && sync + async >= max) {
+      const serving = this.live.some((r) => r.routable);
+      const retry = serving ? 1 : Math.max(1, Math.ceil(this.lastColdStartMs / 1000));
+      throw unavailable.tooManyWaiting(this.deployment, max, retry);
+    }
+    return this.slots.acquire(cls, signal);
   }
 
   /** What it carries now, for a replica-count policy that scales on load. */

@@ -4,7 +4,7 @@ import type { Registry, RegistryEvent } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
-import { DeploymentRuntime, type DeploymentStatus } from './deployment-runtime.ts';
+import { DeploymentRuntime, type DeploymentStatus, NO_LOAD } from './deployment-runtime.ts';
 import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
@@ -29,12 +29,13 @@ export interface SupervisorOptions {
   createReplica?: ReplicaFactory;
   /** How long a replica being scaled down may take to finish its requests (streams too); default 30 s. */
   drainGraceMs?: number;
+  /** Most requests that may wait for a slot of one deployment; beyond, 429 with Retry-After. Default 1000. */
+  maxWaiting?: number;
 }
 
 export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
 
 const MAX_BACKOFF_MS = 30_000;
-const NO_LOAD = { inflight: 0, parked: 0, parkedAsync: 0, replicas: 0, ready: 0, starting: 0, served: 0 };
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
@@ -170,6 +171,7 @@ export class Supervisor {
     replica.on('state', (state) => {
       if (state === 'ready') {
         this.#policy.replicaReady?.(rt.deployment.id, replica);
+        rt.lastColdStartMs = replica.times.ready - replica.times.created;
         rt.everReady = true;
         rt.failures = 0;
         rt.slots.drain();
@@ -231,10 +233,12 @@ export class Supervisor {
 
   /**
    * Takes a slot on one of the deployment's replicas, starting one first if none runs (scale from
-   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts.
+   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts, and at once
+   * with 429 when `maxWaiting` requests wait already.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
-    return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).slots.acquire(cls, signal);
+    const max = this.#opts.maxWaiting ?? 1000;
+    return this.tryAcquire(deployment, cls) ?? this.#runtime(deployment).park(cls, signal, max);
   }
 
   /** Gives back a slot `tryAcquire` or `acquire` took. */

@@ -85,6 +85,7 @@ interface ServeFlags {
   domain: string;
   maxBodyBytes?: number;
   predictTimeout?: number;
+  maxWaitingRequests?: number;
   examples?: boolean;
   asyncMaxBodyBytes?: number;
   asyncMaxOutstanding?: number;
@@ -112,6 +113,11 @@ export function registerServe(program: Command): void {
     .option('--domain <domain>', 'base domain of model-{id}.{domain} hosts', process.env.GIRDER_DOMAIN ?? 'localhost')
     .option('--max-body-bytes <n>', 'largest request body (413 above)', intOption('max-body-bytes'))
     .option('--predict-timeout <seconds>', 'sync predict timeout (504 after)', intOption('predict-timeout'))
+    .option(
+      '--max-waiting-requests <n>',
+      'requests that may wait for a replica per deployment (429 above; default 1000)',
+      intOption('max-waiting-requests'),
+    )
     .option(
       '--async-max-body-bytes <n>',
       'largest async submit body (413 above; default 262144)',
@@ -150,6 +156,7 @@ export function registerServe(program: Command): void {
         apiKey: process.env.GIRDER_API_KEY || undefined,
         ...(o.maxBodyBytes !== undefined && { maxBodyBytes: o.maxBodyBytes }),
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
+        ...(o.maxWaitingRequests !== undefined && { maxWaitingRequests: o.maxWaitingRequests }),
         ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
         ...(o.asyncMaxOutstanding !== undefined && { asyncMaxOutstanding: o.asyncMaxOutstanding }),
         ...(o.asyncPredictTimeout !== undefined && { asyncPredictTimeoutSeconds: o.asyncPredictTimeout }),
