@@ -1,3 +1,5 @@
+import type { DeploymentRecord } from '../../records/control.ts';
+import type { App } from '../app-context.ts';
 import type { Route } from './management.ts';
 import { AutoscalingPatch, defined, EnvironmentPatch, parse } from './validation.ts';
 
@@ -8,8 +10,42 @@ const answer = (changed: boolean, what: string) =>
     : { status: 'UNCHANGED', message: `${what} already have these values.` };
 
 /**
+ * Why a deployment runs what it runs (Girder's): desired against actual replicas now, the load and
+ * settings the next decision rests on, then the changes of the desired count and the cold starts kept.
+ *
+ * @example
+ *   scalingView(app, d); // { desired_replicas: 3, replicas: { active: 2, starting: 1, … }, events: […], … }
+ */
+export function scalingView(app: App, d: DeploymentRecord) {
+  const report = app.autoscaler.report(d);
+  const load = app.supervisor.load(d.id);
+  const states = app.supervisor.replicas(d.id).map((r) => r.state);
+  const count = (...of: string[]) => states.filter((s) => of.includes(s)).length;
+  return {
+    model_id: d.modelId,
+    deployment_id: d.id,
+    status: app.supervisor.status(d).status,
+    desired_replicas: report.desired,
+    replicas: {
+      active: count('ready'),
+      starting: count('starting'),
+      unready: count('unready'),
+      draining: count('stopping'),
+    },
+    in_flight_requests: load.inflight,
+    waiting_requests: load.parked,
+    async_backlog: app.queue.runnable(d.id),
+    load: report.numbers,
+    autoscaling_settings: d.autoscaling,
+    events: report.events,
+    cold_starts: report.cold_starts,
+  };
+}
+
+/**
  * The management routes about scaling: a deployment's autoscaling settings, an environment's
- * settings (autoscaling, which its deployment follows, and promotion). Part of the `/api/v1` table.
+ * settings (autoscaling, which its deployment follows, and promotion), and a deployment's scaling
+ * events. Part of the `/api/v1` table.
  *
  * @example
  *   const ROUTES: Route[] = [...otherRoutes, ...SCALING_ROUTES];
@@ -36,5 +72,10 @@ export const SCALING_ROUTES: Route[] = [
       });
       return answer(changed, `The settings of environment "${params[1]}"`);
     },
+  ],
+  [
+    'GET',
+    /^\/models\/([^/]+)\/deployments\/([^/]+)\/scaling_events$/,
+    ({ app, params }) => scalingView(app, app.registry.deploymentOf(params[0], params[1])),
   ],
 ];

@@ -163,13 +163,17 @@ export function decide(st: ScaleState, s: ScaleSettings, now: number, sample?: L
   st.lastStepDown = now;
   numbers.below_for_seconds = Number.isFinite(since) ? round((now - since) / 1000 / s.timeScale) : undefined;
   const delay = `scale_down_delay ${s.shown.scale_down_delay} s`;
+  const why =
+    desired === 0
+      ? `no load for ${delay} and min_replica 0`
+      : `desired ${desired} (average load ${numbers.average_load} over ${s.shown.autoscaling_window} s ÷ (${target})) stayed below ${st.count} for ${delay}`;
   const done =
     to === 0
-      ? change(0, 'idle', `no load for ${delay} and min_replica 0: to zero`)
+      ? change(0, 'idle', `${why}: to zero`)
       : change(
           to,
           'scale_down',
-          `desired ${desired} (average load ${numbers.average_load} over ${s.shown.autoscaling_window} s ÷ (${target})) stayed below ${st.count} for ${delay}; removing ${st.count - to} (max_scale_down_rate ${s.shown.max_scale_down_rate} %)`,
+          `${why}; removing ${st.count - to} (max_scale_down_rate ${s.shown.max_scale_down_rate} %)`,
         );
   st.belowSince = to > desired ? now : undefined;
   return done;
