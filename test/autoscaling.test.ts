@@ -8,8 +8,9 @@ const { girder, predict, scale, status, replicas } = await startScaling({ after 
 const behaviours = (name: string, patch: Record<string, unknown> = {}) =>
   modelCopy({ after }, fixture('behaviours'), { model_name: name, ...patch });
 
-/** The deployment's scaling events, oldest first. */
-const eventsOf = (d: string) => girder.g.autoscaler.report(girder.g.registry.deployments.get(d)!).events;
+/** What the autoscaler says of a deployment: its events and cold starts, oldest first. */
+const report = (d: string) => girder.g.autoscaler.report(girder.g.registry.deployments.get(d)!);
+const eventsOf = (d: string) => report(d).events;
 
 test('1 → N under concurrent load, then down step by step at the configured rate, no request failing', async () => {
   const pushed = await girder.deploy(behaviours('scale-out'));
@@ -62,10 +63,12 @@ test('POST /wake answers 202 {} at once, starts one replica, and holds it for sc
   const id = pushed.model.id;
   await scale(id, { min_replica: 0, scale_down_delay: 20 });
   await waitFor(async () => (await status(id)) === 'SCALED_TO_ZERO', 20_000, 'SCALED_TO_ZERO');
+  const started = report(pushed.deployment.id).cold_starts.length;
   const woken = await call(`${girder.url}/model-${id}/production/wake`, { headers: girder.auth });
   assert.equal(woken.status, 202, woken.text);
   assert.deepEqual(woken.json, {});
-  await waitFor(async () => (await status(id)) === 'ACTIVE', 20_000, 'ACTIVE after the wake');
+  // Its replica became ready (ACTIVE, for 200 ms here: too short to poll for on a busy machine).
+  await waitFor(() => report(pushed.deployment.id).cold_starts.length === started + 1, 20_000, 'a replica ready');
   await waitFor(async () => (await status(id)) === 'SCALED_TO_ZERO', 20_000, 'back to zero');
   const [wake, idle] = eventsOf(pushed.deployment.id).slice(-2);
   assert.equal(wake.reason, 'wake');
@@ -84,8 +87,8 @@ test('queued async requests wake a deployment at zero and scale it out to max_re
       headers: girder.auth,
       body: JSON.stringify({ model_input: { sleep_ms: 200 } }),
     });
-  const ids = (await Promise.all(Array.from({ length: 15 }, submit))).map((r) => r.json.request_id as string);
-  await replicas(id, 3);
+  const started = report(pushed.deployment.id).cold_starts.length;
+  const ids = (await Promise.all(Array.from({ length: 30 }, submit))).map((r) => r.json.request_id as string);
   const statusOf = async (rid: string) =>
     (await call(`${girder.url}/model-${id}/async_request/${rid}`, { method: 'GET', headers: girder.auth })).json.status;
   await waitFor(
@@ -95,4 +98,5 @@ test('queued async requests wake a deployment at zero and scale it out to max_re
   );
   const up = eventsOf(pushed.deployment.id).find((e) => e.to === 3);
   assert.ok(up, 'the backlog scaled it to max_replica');
+  assert.ok(report(pushed.deployment.id).cold_starts.length >= started + 3, 'three replicas started and served');
 });

@@ -60,7 +60,7 @@ test('a replica removed by a scale-down finishes its streams before it stops', a
     const res = await request(`${girder.url}/model-${id}/production/predict`, {
       method: 'POST',
       headers: girder.auth,
-      body: JSON.stringify({ stream: 30 }),
+      body: JSON.stringify({ stream: 100 }),
     });
     return { status: res.statusCode, text: await res.body.text() };
   };
@@ -75,7 +75,7 @@ test('a replica removed by a scale-down finishes its streams before it stops', a
   );
   for (const r of await Promise.all(streams)) {
     assert.equal(r.status, 200);
-    assert.equal(r.text.split('\n').filter(Boolean).length, 30, 'every chunk arrived');
+    assert.equal(r.text.split('\n').filter(Boolean).length, 100, 'every chunk arrived');
   }
   await waitFor(() => girder.g.supervisor.replicas(pushed.deployment.id).length === 1, 10_000, 'one replica left');
 });
@@ -106,7 +106,10 @@ test('each promotion cleanup strategy, as the runtime applies it', async () => {
 });
 
 test('status follows the replicas: SCALED_TO_ZERO → WAKING_UP → LOADING_MODEL → ACTIVE, the count true each time', async () => {
-  const pushed = await girder.deploy(copy('behaviours', 'statuses', { environment_variables: { LOAD_MS: '1500' } }));
+  // Its process takes a second before it runs the runner (WAKING_UP), and its model 1.5 s to load (LOADING_MODEL).
+  const slowBoot = 'await(new(Promise)((r)=>setTimeout(r,1000)))'; // NODE_OPTIONS splits on spaces
+  const environment_variables = { LOAD_MS: '1500', NODE_OPTIONS: `--import=data:text/javascript,${slowBoot}` };
+  const pushed = await girder.deploy(copy('behaviours', 'statuses', { environment_variables }));
   const id = pushed.model.id;
   await toZero(id);
   const seen: string[] = [];

@@ -127,3 +127,17 @@ test('the time scale shrinks every duration of the settings', () => {
   assert.equal(s.burstWindowMs, 60);
   assert.equal(scaleSettings(d, 0.001, 20).burstWindowMs, 20, 'never shorter than a tick');
 });
+
+test('zero comes scale_down_delay after the last request, even when the window still averages some load', () => {
+  const st = new ScaleState();
+  st.count = 1;
+  const s = settings({ autoscaling_window: 600, scale_down_delay: 30 });
+  run(st, s, 0, 10, 1);
+  const changes = run(st, s, 10_000, 60, 0);
+  assert.deepEqual(
+    changes.map((c) => [c.t, c.reason, c.to]),
+    [[39, 'idle', 0]],
+    'thirty seconds after the last load (at 9 s), not a 600 s window later',
+  );
+  assert.ok(changes[0].numbers.average_load > 0);
+});

@@ -84,8 +84,8 @@ const round = (x: number): number => Math.round(x * 100) / 100;
  * One decision on a deployment's replica count, by Baseten's rules plus Knative's burst mode:
  *
  * - desired = ceil(average load over `autoscaling_window` ÷ (concurrency_target × utilization)),
- *   clamped to [min_replica, max_replica], and at least 1 while the deployment had activity within
- *   `scale_down_delay` (min_replica 0 reaches zero only after that long without any);
+ *   clamped to [min_replica, max_replica] and at least 1; with min_replica 0, it is 0 once the
+ *   deployment had no load, request or wake for `scale_down_delay`, whatever the window still averages;
  * - burst: when the load over the last tenth of the window needs more than twice the ready replicas,
  *   scale on that short window, and remove nothing until a whole window has passed without a burst;
  * - up at once; down only once desired stayed below the count for `scale_down_delay`, by at most
@@ -121,10 +121,10 @@ export function decide(st: ScaleState, s: ScaleSettings, now: number, sample?: L
     st.burstSince = undefined;
   }
   const inBurst = st.burstSince !== undefined;
-  const idle = st.load === 0 && now - st.lastActivity >= s.delayMs;
-  const floor = s.min > 0 ? s.min : idle ? 0 : 1;
+  // With min_replica 0, no load at all for scale_down_delay means zero, whatever the window still averages.
+  const idle = s.min === 0 && st.load === 0 && now - st.lastActivity >= s.delayMs;
   const wanted = inBurst ? Math.max(steady, needed, st.count) : steady;
-  const desired = Math.min(s.max, Math.max(floor, wanted));
+  const desired = idle ? 0 : Math.min(s.max, Math.max(s.min, 1, wanted));
   const numbers = scaleNumbers(st, s, now);
   const change = (to: number, reason: ScaleReason, message: string): ScaleChange =>
     setCount(st, to, reason, message, numbers)!;
