@@ -193,8 +193,8 @@ export class Replica
         this.#note('error', `not ready after ${startupTimeoutMs / 1000} s (startup_threshold_seconds); replacing it`);
         this.emit('failed', 'startup timeout');
       } else {
-        // Poll fast at first so that a quick model is routable at once, then back off.
-        this.#schedule(Math.min(probeIntervalMs, 25 + (now - this.#startedAt) / 10));
+        // Poll fast at first so that a quick model is routable at once (a cold start waits for this), then back off.
+        this.#schedule(Math.min(probeIntervalMs, 5 + (now - this.#startedAt) / 20));
       }
       return;
     }
