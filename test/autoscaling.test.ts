@@ -75,6 +75,10 @@ test('POST /wake answers 202 {} at once, starts one replica, and holds it for sc
   assert.match(wake.message, /POST \/wake/);
   assert.equal(idle.reason, 'idle');
   assert.ok(idle.numbers.below_for_seconds! >= 20, 'the wake held it up for scale_down_delay');
+  // The regional form (`model-{id}-{env}` host, here as the first path segment) wakes it the same way.
+  const regional = await call(`${girder.url}/model-${id}-production/wake`, { headers: girder.auth });
+  assert.equal(regional.status, 202, regional.text);
+  assert.equal(eventsOf(pushed.deployment.id).at(-1)?.reason, 'wake');
 });
 
 test('queued async requests wake a deployment at zero and scale it out to max_replica', async () => {

@@ -7,7 +7,13 @@ import { waitFor } from './wait.ts';
  */
 export const FAST = { scalingTimeScale: 0.01, autoscalerTickMs: 20, probeIntervalMs: 100 };
 
-/** A Girder whose autoscaler runs FAST, with the management and inference calls the scaling tests make. */
+/**
+ * A Girder whose autoscaler runs FAST, with the management and inference calls the scaling tests make.
+ *
+ * @example
+ *   const { girder, predict, scale, replicas } = await startScaling({ after });
+ *   await scale(modelId, { min_replica: 0, scale_down_delay: 20 }); // 200 ms here
+ */
 export async function startScaling(t: { after: (fn: () => Promise<void> | void) => void }, opts = {}) {
   const girder: Running = await startGirder(t, { ...FAST, ...opts });
   const api = (path: string, method = 'GET', body?: unknown) =>

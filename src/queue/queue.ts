@@ -280,12 +280,7 @@ export class AsyncQueue {
     return { queued: q?.queued ?? 0, inProgress: q?.inProgress ?? 0 };
   }
 
-  /**
-   * How many QUEUED requests of a deployment could run now (not waiting out a retry delay): load for the autoscaler.
-   *
-   * @example
-   *   queue.runnable(deployment.id); // 12
-   */
+  /** Its QUEUED requests that could run now (no retry delay to wait out), the autoscaler's load: `queue.runnable(d.id)`. */
   runnable(deploymentId: string): number {
     return this.#dispatch.get(deploymentId)?.backlog.size ?? 0;
   }

@@ -4,7 +4,7 @@ import type { DeploymentLoad } from './replica-count.ts';
 import { type SlotClass, SlotQueue } from './slots.ts';
 import { unavailable } from './unavailable.ts';
 
-/** The load of a deployment that has no runtime yet. */
+/** The load of a deployment that has no runtime yet: `supervisor.load(id)` for one never called. */
 export const NO_LOAD: Readonly<DeploymentLoad> = {
   inflight: 0,
   parked: 0,

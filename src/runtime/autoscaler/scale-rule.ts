@@ -54,7 +54,13 @@ export interface ScaleChange {
   numbers: ScaleNumbers;
 }
 
-/** One deployment's autoscaling state between ticks. */
+/**
+ * One deployment's autoscaling state between ticks: `decide()` reads and updates it.
+ *
+ * @example
+ *   const st = new ScaleState();
+ *   decide(st, settings, Date.now(), sample); // st.count is now the desired replica count
+ */
 export class ScaleState {
   /** The desired replica count: what the supervisor reconciles to. */
   count = 0;
@@ -76,7 +82,12 @@ export class ScaleState {
 }
 
 const EPSILON = 1e-9;
-/** Replicas needed to carry `load` at `perReplica` each (25 at 10 × 70 % → 4); the epsilon keeps 1.4 / 0.7 at 2. */
+/**
+ * Replicas needed to carry `load` at `perReplica` each; the epsilon keeps 1.4 / 0.7 at 2.
+ *
+ * @example
+ *   replicasFor(25, 10 * 0.7); // 4
+ */
 export const replicasFor = (load: number, perReplica: number): number => Math.ceil(load / perReplica - EPSILON);
 const round = (x: number): number => Math.round(x * 100) / 100;
 
