@@ -4,11 +4,11 @@ import type { Registry, RegistryEvent } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
-import { DeploymentRuntime, type DeploymentStatus } from './deployment-runtime.ts';
+import { DeploymentRuntime, type DeploymentStatus, NO_LOAD } from './deployment-runtime.ts';
 import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
 import { Replica, type ReplicaOptions } from './replica.ts';
-import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
+import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeCause } from './replica-count.ts';
 import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
@@ -29,12 +29,13 @@ export interface SupervisorOptions {
   createReplica?: ReplicaFactory;
   /** Replicas in a row that exit before they are ready, after which a deployment stops trying (0: never); 5. */
   maxFailedStarts?: number;
+  /** How long a replica being scaled down may take to finish its requests (streams too); default 30 s. */
+  drainGraceMs?: number;
+  /** Most requests that may wait for a slot of one deployment; beyond, 429 with Retry-After. Default 1000. */
+  maxWaiting?: number;
 }
 
 export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
-
-/** How long a replica being scaled down may take to finish its requests in flight. */
-const DRAIN_GRACE_MS = 30_000;
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
@@ -65,7 +66,7 @@ export class Supervisor {
     opts.registry.on('change', (e) => this.#onChange(e));
     this.#policy.attach({
       reconcile: (id) => this.#reconcileById(id),
-      load: (id) => this.#deps.get(id)?.load() ?? { inflight: 0, parked: 0, replicas: 0 },
+      load: (id) => this.load(id),
     });
   }
 
@@ -126,13 +127,14 @@ export class Supervisor {
     const desired = this.#desired(rt);
     const live = rt.live;
     for (let i = live.length; i < desired; i++) this.#startReplica(rt);
-    // Drop the extra replicas, least useful first: not ready, then least loaded.
-    const extra = live
-      .slice(desired)
-      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
+    // Drop the extra replicas, least useful first: not ready, then least loaded, then the newest.
+    const extra = [...live]
+      .reverse()
+      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight)
+      .slice(0, Math.max(0, live.length - desired));
     for (const r of extra) {
       this.#intentional.add(r);
-      void r.drain(DRAIN_GRACE_MS);
+      void r.drain(this.#opts.drainGraceMs ?? 30_000);
     }
   }
 
@@ -161,7 +163,12 @@ export class Supervisor {
 
   /** Parked requests go to a replica once it is ready; a failed one is stopped, an exit maybe restarted. */
   #watch(rt: DeploymentRuntime, replica: Replica): void {
-    replica.on('state', (state) => state === 'ready' && rt.ready());
+    replica.on('state', (state) => {
+      if (state !== 'ready') return;
+      this.#policy.replicaReady?.(rt.deployment.id, replica);
+      rt.lastColdStartMs = replica.times.ready - replica.times.created;
+      rt.ready();
+    });
     replica.on('failed', () => void replica.stop(1_000));
     replica.on('exit', () => {
       this.#onExit(rt, replica);
@@ -207,13 +214,14 @@ export class Supervisor {
   tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
     const rt = this.#runtime(deployment);
     const now = rt.slots.tryAcquire(cls);
-    if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt);
+    if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt, 'request');
     return now;
   }
 
   /**
    * Takes a slot on one of the deployment's replicas, starting one first if none runs (scale from
-   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts.
+   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts, and at once
+   * with 429 when `maxWaiting` requests wait already.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
     const now = this.tryAcquire(deployment, cls);
@@ -221,7 +229,7 @@ export class Supervisor {
     const rt = this.#runtime(deployment);
     // It stopped trying to start and nothing runs: waiting would only end at the deadline.
     if (rt.gaveUp && rt.live.length === 0) return Promise.reject(rt.gaveUp());
-    return rt.slots.acquire(cls, signal);
+    return rt.park(cls, signal, this.#opts.maxWaiting ?? 1000);
   }
 
   /** Gives back a slot `tryAcquire` or `acquire` took. */
@@ -232,11 +240,11 @@ export class Supervisor {
   }
 
   /** A wake: starts a replica of a deployment that runs none, trying again if it had stopped trying. */
-  wake(deployment: DeploymentRecord): void {
+  wake(deployment: DeploymentRecord, cause: WakeCause = 'wake'): void {
     if (!deployment.active) return;
     const rt = this.#runtime(deployment);
     if (rt.gaveUp) rt.retry();
-    this.#start(rt);
+    this.#start(rt, cause);
   }
 
   /**
@@ -254,10 +262,10 @@ export class Supervisor {
   }
 
   /** Starts a replica of a deployment that runs none (the first request after idle, a wake). */
-  #start(rt: DeploymentRuntime): void {
+  #start(rt: DeploymentRuntime, cause: WakeCause): void {
     if (!rt.deployment.active) return;
     rt.woken = true;
-    this.#policy.wake(rt.deployment);
+    this.#policy.wake(rt.deployment, cause);
     this.#reconcile(rt);
   }
 
@@ -267,6 +275,11 @@ export class Supervisor {
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
     const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
+  }
+
+  /** What the deployment carries now (in flight, waiting, replicas), for the scaling view and tests. */
+  load(deploymentId: string): DeploymentLoad {
+    return this.#deps.get(deploymentId)?.load() ?? { ...NO_LOAD };
   }
 
   /** Replicas of a deployment, for tests and the management API. */

@@ -96,6 +96,7 @@ interface ServeFlags {
   predictTimeout?: number;
   headersTimeout?: number;
   bodyTimeout?: number;
+  maxWaitingRequests?: number;
   examples?: boolean;
   asyncMaxBodyBytes?: number;
   asyncMaxOutstanding?: number;
@@ -139,6 +140,11 @@ export function registerServe(program: Command): void {
       '--body-timeout <seconds>',
       'longest pause in a request body being read (408 after; default 60); a flowing upload is never cut',
       positiveOption('body-timeout'),
+    )
+    .option(
+      '--max-waiting-requests <n>',
+      'requests that may wait for a replica per deployment (429 above; default 1000)',
+      intOption('max-waiting-requests'),
     )
     .option(
       '--async-max-body-bytes <n>',
@@ -216,6 +222,7 @@ export function registerServe(program: Command): void {
         ...(o.predictTimeout !== undefined && { predictTimeoutSeconds: o.predictTimeout }),
         ...(o.headersTimeout !== undefined && { headersTimeoutMs: o.headersTimeout * 1000 }),
         ...(o.bodyTimeout !== undefined && { bodyTimeoutMs: o.bodyTimeout * 1000 }),
+        ...(o.maxWaitingRequests !== undefined && { maxWaitingRequests: o.maxWaitingRequests }),
         ...(o.asyncMaxBodyBytes !== undefined && { asyncMaxBodyBytes: o.asyncMaxBodyBytes }),
         ...(o.asyncMaxOutstanding !== undefined && { asyncMaxOutstanding: o.asyncMaxOutstanding }),
         ...(o.asyncPredictTimeout !== undefined && { asyncPredictTimeoutSeconds: o.asyncPredictTimeout }),
