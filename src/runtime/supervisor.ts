@@ -1,41 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry, RegistryEvent } from '../control/registry.ts';
-import type { Secrets } from '../control/secrets.ts';
+import type { RegistryEvent } from '../control/registry.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import { DeploymentRuntime, type DeploymentStatus, NO_LOAD } from './deployment-runtime.ts';
-import type { LogBook } from './logs.ts';
 import { ReplicaRecord } from './orphans.ts';
-import { Replica, type ReplicaOptions } from './replica.ts';
+import { Replica } from './replica.ts';
 import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeCause } from './replica-count.ts';
 import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
+import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 import { unavailable } from './unavailable.ts';
 
 export type { DeploymentStatus } from './deployment-runtime.ts';
 
-export interface SupervisorOptions {
-  dataDir: string;
-  registry: Registry;
-  secrets: Secrets;
-  logs: LogBook;
-  /** Probe period once a replica is ready. */
-  probeIntervalMs?: number;
-  /** How many replicas each deployment runs; default `ServingPolicy` (no load, scale from zero on a wake). */
-  replicaCount?: ReplicaCountPolicy;
-  /** Makes each replica; default `new Replica(opts)`. Tests and sandboxing supply their own. */
-  createReplica?: ReplicaFactory;
-  /** Replicas in a row that exit before they are ready, after which a deployment stops trying (0: never); 5. */
-  maxFailedStarts?: number;
-  /** How long a replica being scaled down may take to finish its requests (streams too); default 30 s. */
-  drainGraceMs?: number;
-  /** Most requests that may wait for a slot of one deployment; beyond, 429 with Retry-After. Default 1000. */
-  maxWaiting?: number;
-}
-
-export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
+export type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
@@ -92,8 +72,7 @@ export class Supervisor {
     rt.woken = false;
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
-      void this.#stopAll(rt, unavailable.deleted(e.deployment));
-      this.leftovers.forget(e.deployment.id);
+      this.leftovers.forget(e.deployment.id, this.#stopAll(rt, unavailable.deleted(e.deployment)));
       return;
     }
     if (e.type === 'deployment-replaced') {
