@@ -68,12 +68,16 @@ export type ErrorReason =
   /** The model answered, with an error status. */
   | 'model_error'
   /** The model stopped sending a streamed answer for longer than `streaming_read_timeout`. */
-  | 'stream_stalled';
+  | 'stream_stalled'
+  /** As many requests as the gateway lets wait already wait for a slot of the deployment (429). */
+  | 'too_many_waiting';
 
 export interface ErrorOptions {
   /** Overrides the table where the code allows several statuses (403, 502, a model's own status). */
   status?: number;
   reason?: ErrorReason;
+  /** Seconds after which a retry may succeed: sent as `Retry-After` (every 429 has one). */
+  retryAfterSeconds?: number;
 }
 
 export class GirderError extends Error {
@@ -82,6 +86,7 @@ export class GirderError extends Error {
   /** Always set: a thrower's detail, or the code's default next step. */
   readonly detail: string;
   readonly reason: ErrorReason;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, detail?: string, opts: ErrorOptions = {}) {
     super(message);
@@ -89,6 +94,7 @@ export class GirderError extends Error {
     this.detail = detail || DEFAULT_DETAIL[code];
     this.status = opts.status ?? ERROR_STATUS[code];
     this.reason = opts.reason ?? code;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? (this.status === 429 ? 1 : undefined);
   }
 
   toJSON(): ErrorResponse {

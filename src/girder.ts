@@ -14,6 +14,7 @@ import { AsyncQueue } from './queue/queue.ts';
 import { WebhookSecrets } from './queue/webhook-secrets.ts';
 import { WebhookSender } from './queue/webhooks.ts';
 import { secureDataDir } from './runtime/data-dir-modes.ts';
+import { Autoscaler } from './runtime/autoscaler/autoscaler.ts';
 import { LogBook } from './runtime/logs.ts';
 import { Replica } from './runtime/replica.ts';
 import { ReplicaUsers } from './runtime/replica-users.ts';
@@ -47,6 +48,7 @@ export class Girder implements App {
   readonly secrets: Secrets;
   readonly logs: LogBook;
   readonly supervisor: Supervisor;
+  readonly autoscaler: Autoscaler;
   readonly webhookSecrets: WebhookSecrets;
   readonly webhooks: WebhookSender;
   readonly queue: AsyncQueue;
@@ -72,6 +74,13 @@ export class Girder implements App {
       maxBytes: options.logMaxBytes,
       maxFiles: options.logMaxFiles,
     });
+    this.autoscaler = new Autoscaler({
+      registry: this.registry,
+      // The queue is made below and sits above the runtime: its backlog reaches the autoscaler through this.
+      backlog: (deploymentId) => this.queue.runnable(deploymentId),
+      tickMs: options.autoscalerTickMs,
+      timeScale: options.scalingTimeScale,
+    });
     this.supervisor = new Supervisor({
       dataDir: options.dataDir,
       registry: this.registry,
@@ -80,6 +89,10 @@ export class Girder implements App {
       probeIntervalMs: options.probeIntervalMs,
       maxFailedStarts: options.maxFailedStarts,
       createReplica: (o) => new Replica({ ...o, sandbox }),
+      replicaCount: this.autoscaler,
+      // A replica scaled down finishes what it has, streams included, within the requests' own deadline.
+      drainGraceMs: options.predictTimeoutSeconds * 1000,
+      maxWaiting: options.maxWaitingRequests,
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

@@ -327,6 +327,7 @@ test('more outstanding requests than the limit get 429 rate_limited; webhooks to
   assert.equal((await call(url, { headers: strict.auth, body })).status, 201);
   const limited = await call(url, { headers: strict.auth, body });
   assert.equal(limited.status, 429);
+  assert.equal(limited.headers['retry-after'], '1', 'every 429 says when to retry');
   assert.equal(limited.json.error_code, 'rate_limited');
   const priv = await call(url, {
     headers: strict.auth,

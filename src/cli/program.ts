@@ -1,11 +1,13 @@
 // Every command of the `girder` CLI.
 import { Command } from 'commander';
 import { registerAsync } from './commands/async.ts';
+import { registerAutoscaling } from './commands/autoscaling.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerModels } from './commands/models.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerPush } from './commands/push.ts';
+import { registerScaling } from './commands/scaling.ts';
 import { registerSecrets } from './commands/secrets.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerUsage } from './commands/usage.ts';
@@ -23,6 +25,8 @@ registerModels(program);
 registerPredict(program);
 registerAsync(program);
 registerLogs(program);
+registerAutoscaling(program);
+registerScaling(program);
 registerKeys(program);
 registerUsage(program);
 registerSecrets(program);

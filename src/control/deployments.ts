@@ -176,6 +176,21 @@ export class Deployments {
   }
 
   /**
+   * Sets a deployment's `min_replica` to 0 and asks the runtime to take it to zero replicas now (the
+   * event says so), whatever its load: a promotion's `SCALE_TO_ZERO` cleanup. A request by its id
+   * still wakes it, and it scales by its settings from then on.
+   *
+   * @example
+   *   await deployments.scaleToZero(previous.id);
+   */
+  async scaleToZero(deploymentId: string): Promise<DeploymentRecord> {
+    const deployment = this.#byId(deploymentId);
+    const { settings, changed } = patchAutoscaling(deployment.autoscaling, { min_replica: 0 });
+    if (changed) await this.#store.updateDeployment(deploymentId, { autoscaling: settings });
+    return this.#registry.deploymentChanged(deploymentId, { autoscaling: settings }, { scaleToZero: true });
+  }
+
+  /**
    * Deletes a deployment (by id or alias) that serves no environment and is not the model's only
    * one, as Baseten does. Its snapshot is the caller's to remove once nothing uses it.
    *

@@ -57,7 +57,11 @@ test('promotion moves an environment to the deployment and tells the one it left
   await p.environments.promote(p.model.id, second.deployment.id, 'production');
   assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, second.deployment.id);
   assert.equal(p.registry.environmentOf(p.production), undefined);
-  assert.deepEqual(p.events, [`deployment-changed ${second.deployment.id}`, `deployment-changed ${p.production.id}`]);
+  assert.deepEqual(p.events, [
+    `deployment-changed ${second.deployment.id}`,
+    `deployment-changed ${p.production.id}`,
+    `deployment-changed ${p.production.id}`, // the cleanup: scale to zero
+  ]);
   assert.equal((await p.reloaded()).environment(p.model.id, 'production')?.currentDeploymentId, second.deployment.id);
 });
 
@@ -112,4 +116,89 @@ test('a promotion the store refuses leaves the environment where it was, and emi
   await assert.rejects(p.environments.promote(p.model.id, second.deployment.id, 'production'));
   assert.equal(p.registry.resolve(p.model.id, { kind: 'production' }).id, p.production.id);
   assert.deepEqual(p.events, []);
+});
+
+test("a promoted deployment takes the environment's autoscaling settings", async (t) => {
+  const p = await plane(t);
+  await p.environments.create(p.model.id, 'staging', { min_replica: 1, max_replica: 3, scale_down_delay: 60 });
+  const second = await p.pushes.record({ modelName: 'hello', ...files('b') });
+  await p.deployments.updateAutoscaling(second.deployment.id, { concurrency_target: 5 });
+  const serving = await p.environments.promote(p.model.id, second.deployment.id, 'staging');
+  assert.deepEqual(serving.autoscaling, {
+    ...DEFAULT_AUTOSCALING,
+    min_replica: 1,
+    max_replica: 3,
+    scale_down_delay: 60,
+  });
+  assert.deepEqual((await p.reloaded()).deployments.get(serving.id)?.autoscaling, serving.autoscaling);
+});
+
+test('an environment update sets its settings and its deployment follows the autoscaling fields', async (t) => {
+  const p = await plane(t);
+  const r = await p.environments.update(p.model.id, 'production', {
+    autoscaling: { max_replica: 4, scale_down_delay: 30 },
+    promotion: { promotion_cleanup_strategy: 'KEEP' },
+  });
+  assert.equal(r.changed, true);
+  const env = p.registry.environment(p.model.id, 'production')!;
+  assert.equal(env.autoscaling.max_replica, 4);
+  assert.equal(env.promotion.promotion_cleanup_strategy, 'KEEP');
+  assert.equal(p.production.autoscaling.max_replica, 4, 'the deployment serving it follows');
+  assert.equal(p.production.autoscaling.scale_down_delay, 30);
+  const reloaded = await p.reloaded();
+  assert.deepEqual(reloaded.environment(p.model.id, 'production'), env);
+  assert.deepEqual(reloaded.deployments.get(p.production.id)?.autoscaling, p.production.autoscaling);
+  const again = await p.environments.update(p.model.id, 'production', { autoscaling: { max_replica: 4 } });
+  assert.equal(again.changed, false);
+});
+
+test('an environment update with min above max is refused before anything is written', async (t) => {
+  const p = await plane(t);
+  await p.deployments.updateAutoscaling(p.production.id, { max_replica: 2 });
+  p.events.length = 0;
+  // The environment has max 1 and the deployment max 2: min 2 holds on the deployment only.
+  await assert.rejects(
+    p.environments.update(p.model.id, 'production', { autoscaling: { min_replica: 2 } }),
+    status(400),
+  );
+  assert.equal(p.registry.environment(p.model.id, 'production')?.autoscaling.min_replica, 0);
+  assert.equal(p.production.autoscaling.min_replica, 0);
+  assert.deepEqual(p.events, []);
+  await assert.rejects(p.environments.update(p.model.id, 'nowhere', {}), status(404));
+});
+
+test("promotion cleans up the deployment it replaces by the environment's strategy", async (t) => {
+  const p = await plane(t);
+  const hints: string[] = [];
+  p.registry.on('change', (e) => e.scaleToZero && hints.push(e.deployment.id));
+  await p.deployments.updateAutoscaling(p.production.id, { min_replica: 1 });
+  const push = async (snapshot: string) =>
+    (await p.pushes.record({ modelName: 'hello', ...files(snapshot) })).deployment;
+
+  // SCALE_TO_ZERO, the default: min_replica 0, and the runtime is told to go to zero now.
+  const second = await push('b');
+  await p.environments.promote(p.model.id, second.id, 'production');
+  assert.equal(p.production.autoscaling.min_replica, 0);
+  assert.equal(p.production.active, true);
+  assert.deepEqual(hints, [p.production.id]);
+
+  // KEEP: the replaced deployment stays as it was.
+  await p.environments.update(p.model.id, 'production', { promotion: { promotion_cleanup_strategy: 'KEEP' } });
+  const third = await push('c');
+  await p.environments.promote(p.model.id, third.id, 'production');
+  assert.equal(second.active, true);
+  assert.deepEqual(hints, [p.production.id]);
+
+  // DEACTIVATE: the replaced deployment is deactivated.
+  await p.environments.update(p.model.id, 'production', { promotion: { promotion_cleanup_strategy: 'DEACTIVATE' } });
+  const fourth = await push('d');
+  await p.environments.promote(p.model.id, fourth.id, 'production');
+  assert.equal(third.active, false);
+  assert.equal((await p.reloaded()).deployments.get(third.id)?.active, false);
+
+  // scale_down_previous_deployment: false keeps it, whatever the environment says.
+  const fifth = await push('e');
+  await p.environments.promote(p.model.id, fifth.id, 'production', { keepPrevious: true });
+  assert.equal(fourth.active, true);
+  assert.deepEqual(hints, [p.production.id]);
 });

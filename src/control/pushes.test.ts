@@ -38,8 +38,9 @@ test('a later push is deployment-N and stays out of production; promote sends it
       `deployment-added ${third.deployment.id}`,
       `deployment-changed ${third.deployment.id}`,
       `deployment-changed ${first.deployment.id}`,
+      `deployment-changed ${first.deployment.id}`,
     ],
-    'the deployment production left is told, so that it scales down',
+    'the deployment production left is told, then cleaned up (scaled to zero)',
   );
 });
 

@@ -14,6 +14,11 @@ export interface RegistryEvent {
   /** `deployment-replaced`: a development push put new files under the same deployment. */
   type: 'deployment-added' | 'deployment-changed' | 'deployment-replaced' | 'deployment-removed';
   deployment: DeploymentRecord;
+  /**
+   * A promotion's cleanup asks the runtime to take the deployment to zero replicas now, whatever
+   * load it had: no record field says "now", so the event carries it.
+   */
+  scaleToZero?: boolean;
 }
 
 /** The fields of a deployment that change after it is created. */
@@ -200,9 +205,9 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
   }
 
   /** A deployment's settings changed (active, autoscaling): emits `deployment-changed`. */
-  deploymentChanged(id: string, patch: DeploymentPatch): DeploymentRecord {
+  deploymentChanged(id: string, patch: DeploymentPatch, hint: { scaleToZero?: boolean } = {}): DeploymentRecord {
     const deployment = Object.assign(this.#known(this.#deployments, id, 'deployment'), patch);
-    this.emit('change', { type: 'deployment-changed', deployment });
+    this.emit('change', { type: 'deployment-changed', deployment, ...hint });
     return deployment;
   }
 

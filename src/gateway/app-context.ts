@@ -5,6 +5,7 @@ import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { UsageMeter } from '../control/usage.ts';
+import type { Autoscaler } from '../runtime/autoscaler/autoscaler.ts';
 import type { LogBook } from '../runtime/logs.ts';
 import type { SandboxMode } from '../runtime/sandbox.ts';
 import type { AsyncQueue } from '../queue/queue.ts';
@@ -38,6 +39,12 @@ export interface GirderOptions {
   predictTimeoutSeconds: number;
   /** Probe period of ready replicas. */
   probeIntervalMs: number;
+  /** How often the autoscaler samples the load and decides. */
+  autoscalerTickMs: number;
+  /** Multiplies every duration of the autoscaling settings: 1, except to run tests and benchmarks fast. */
+  scalingTimeScale: number;
+  /** Sync requests that may wait for a slot of one deployment (at zero, or all busy); beyond, 429 (1,000). */
+  maxWaitingRequests: number;
   /** Async submit bodies above this get 413 (256 KiB). */
   asyncMaxBodyBytes: number;
   /** QUEUED + IN_PROGRESS per deployment above this get 429 (100,000). */
@@ -79,6 +86,9 @@ export const DEFAULT_OPTIONS: Omit<GirderOptions, 'dataDir'> = {
   bodyTimeoutMs: 60_000,
   predictTimeoutSeconds: 1200,
   probeIntervalMs: 2000,
+  autoscalerTickMs: 1000,
+  scalingTimeScale: 1,
+  maxWaitingRequests: 1000,
   asyncMaxBodyBytes: 256 * 1024,
   asyncMaxOutstanding: 100_000,
   asyncPredictTimeoutSeconds: 3600,
@@ -109,6 +119,8 @@ export interface App {
   secrets: Secrets;
   logs: LogBook;
   supervisor: Supervisor;
+  /** Decides each deployment's replica count, and says why. */
+  autoscaler: Autoscaler;
   queue: AsyncQueue;
   webhookSecrets: WebhookSecrets;
   /** `/v1` usage per hour, key and model. */

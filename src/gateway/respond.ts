@@ -32,7 +32,8 @@ export function sendError(res: Reply, err: unknown, headers?: Record<string, str
     return;
   }
   const e = toGirderError(err);
-  sendJson(res, e.status, e.toJSON(), { ...headers, 'x-girder-error-reason': e.reason });
+  const retry = e.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(e.retryAfterSeconds) };
+  sendJson(res, e.status, e.toJSON(), { ...headers, 'x-girder-error-reason': e.reason, ...retry });
 }
 
 /** How a request that failed ends: an ErrorResponse carrying its id, or nothing if the client left. */

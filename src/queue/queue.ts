@@ -280,6 +280,11 @@ export class AsyncQueue {
     return { queued: q?.queued ?? 0, inProgress: q?.inProgress ?? 0 };
   }
 
+  /** Its QUEUED requests that could run now (no retry delay to wait out), the autoscaler's load: `queue.runnable(d.id)`. */
+  runnable(deploymentId: string): number {
+    return this.#dispatch.get(deploymentId)?.backlog.size ?? 0;
+  }
+
   /** Stops dispatching; what is in flight stays on disk as it is and resumes at the next start. */
   async close(): Promise<void> {
     this.#closed.abort();

@@ -7,14 +7,26 @@ import type { Replica, ReplicaOptions } from './replica.ts';
 import type { DeploymentLoad } from './replica-count.ts';
 import { replicaEnv } from './replica-env.ts';
 import type { LaunchSpec } from './runners/launch.ts';
-import { SlotQueue } from './slots.ts';
+import { type SlotClass, SlotQueue } from './slots.ts';
 import { unavailable } from './unavailable.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** The load of a deployment that has no runtime yet: `supervisor.load(id)` for one never called. */
+export const NO_LOAD: Readonly<DeploymentLoad> = {
+  inflight: 0,
+  parked: 0,
+  parkedAsync: 0,
+  replicas: 0,
+  ready: 0,
+  starting: 0,
+  served: 0,
+};
+
 export type DeploymentStatus =
   | 'DEPLOYING'
   | 'DEPLOY_FAILED'
+  | 'LOADING_MODEL'
   | 'ACTIVE'
   | 'UNHEALTHY'
   | 'INACTIVE'
@@ -48,6 +60,8 @@ export class DeploymentRuntime {
   gaveUp: (() => GirderError) | undefined;
   everReady = false;
   restartTimer: NodeJS.Timeout | undefined;
+  /** How long its last replica took from start to ready: a waiting request's Retry-After when none is ready. */
+  lastColdStartMs = 0;
 
   constructor(deployment: DeploymentRecord) {
     this.deployment = deployment;
@@ -65,6 +79,8 @@ export class DeploymentRuntime {
     if (this.gaveUp) return 'DEPLOY_FAILED';
     if (live.length === 0 && !this.restartTimer) return 'SCALED_TO_ZERO';
     if (this.failures > 0) return this.everReady ? 'UNHEALTHY' : 'DEPLOY_FAILED';
+    // Its server answers: the process is up and the model loads (Baseten's Waking up → Loading model).
+    if (live.some((r) => r.times.up)) return 'LOADING_MODEL';
     return this.woken ? 'WAKING_UP' : 'DEPLOYING';
   }
 
@@ -128,10 +144,32 @@ export class DeploymentRuntime {
     };
   }
 
+  /**
+   * Waits for a slot in arrival order, unless `max` requests wait already: then 429 with a Retry-After
+   * of a second when a replica serves (slots turn over), else of the last cold start.
+   */
+  park(cls: SlotClass, signal: AbortSignal, max: number): Replica | Promise<Replica> {
+    const { sync, async } = this.slots.parked;
+    if (cls === 'sync' && sync + async >= max) {
+      const serving = this.live.some((r) => r.routable);
+      const retry = serving ? 1 : Math.max(1, Math.ceil(this.lastColdStartMs / 1000));
+      throw unavailable.tooManyWaiting(this.deployment, max, retry);
+    }
+    return this.slots.acquire(cls, signal);
+  }
+
   /** What it carries now, for a replica-count policy that scales on load. */
   load(): DeploymentLoad {
     const { sync, async } = this.slots.parked;
-    const inflight = this.slots.replicas.reduce((sum, r) => sum + r.inflight, 0);
-    return { inflight, parked: sync + async, replicas: this.live.length };
+    let inflight = 0;
+    let ready = 0;
+    let starting = 0;
+    for (const r of this.slots.replicas) {
+      inflight += r.inflight;
+      if (r.routable) ready++;
+      if (r.state === 'starting') starting++;
+    }
+    const { served } = this.slots;
+    return { inflight, parked: sync + async, parkedAsync: async, replicas: this.live.length, ready, starting, served };
   }
 }

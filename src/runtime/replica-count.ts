@@ -1,5 +1,6 @@
 import type { RegistryEvent } from '../control/registry.ts';
 import type { DeploymentRecord, EnvironmentRecord } from '../records/control.ts';
+import type { Replica } from './replica.ts';
 
 /** What one deployment carries right now, for a policy that scales on load. */
 export interface DeploymentLoad {
@@ -7,9 +8,20 @@ export interface DeploymentLoad {
   inflight: number;
   /** Requests waiting for a slot (sync and async). */
   parked: number;
+  /** Of those, async ones: the dispatch loop waits for a slot before it picks a request of its backlog. */
+  parkedAsync: number;
   /** Replicas starting or running (not stopping). */
   replicas: number;
+  /** Replicas taking traffic now. */
+  ready: number;
+  /** Replicas not ready yet since they started (not those whose readiness fails after serving). */
+  starting: number;
+  /** Slots handed out since the deployment's runtime was made: a counter, for activity between samples. */
+  served: number;
 }
+
+/** What woke a deployment: a request (sync or async) finding no replica, or `POST /wake`. */
+export type WakeCause = 'request' | 'wake';
 
 /** What the supervisor offers the policy it asks. */
 export interface ReplicaCountHost {
@@ -30,17 +42,19 @@ export interface ReplicaCountPolicy {
   /** How many replicas the deployment should run now. */
   desired(deployment: DeploymentRecord): number;
   /** A request or a wake wants the active deployment running (scale from zero); the supervisor reconciles next. */
-  wake(deployment: DeploymentRecord): void;
+  wake(deployment: DeploymentRecord, cause?: WakeCause): void;
+  /** A replica of the deployment became ready: the first time ends its cold start (`replica.times`); again after an unready spell. */
+  replicaReady?(deploymentId: string, replica: Replica): void;
   /** The registry changed the deployment; the supervisor reconciles next (except after a removal). */
   changed(event: RegistryEvent): void;
   /** The supervisor is shutting down: every answer is 0 from now on, timers stop. */
   close(): void;
 }
 
-/** The replica count of a deployment that runs: min_replica bounded by max_replica, and at least 1. */
+/** The replica count of a deployment that runs: min_replica bounded by max_replica, and at least 1; a development deployment runs 1, whatever its settings. */
 export function servingCount(deployment: DeploymentRecord): number {
   const { min_replica, max_replica } = deployment.autoscaling;
-  return Math.max(1, Math.min(min_replica, max_replica));
+  return deployment.isDevelopment ? 1 : Math.max(1, Math.min(min_replica, max_replica));
 }
 
 /** What `ServingPolicy` needs of the registry. */

@@ -56,6 +56,9 @@ export function replicaEnv(input: ReplicaEnvInput): Record<string, string> {
   const secretsDir = writeSecrets(input);
   return {
     ...inheritedEnv(input.parentEnv ?? process.env),
+    // Node (the node runner, or a custom server on node) keeps its compiled code and stripped types
+    // here, in the deployment's run dir: a cold start after the first skips that work (halves it).
+    NODE_COMPILE_CACHE: join(input.dataDir, 'run', d.id, 'node-compile-cache'),
     ...(config.environment_variables ?? {}),
     GIRDER_MODEL_DIR: d.dir,
     GIRDER_CONFIG: JSON.stringify(configForReplica(config, spec.modelClassFilename ?? '')),

@@ -40,6 +40,8 @@ export class Replica
   wasReady = false;
   /** Exit code or signal once the process ended, for error messages. */
   exitInfo = '';
+  /** When it was made, spawned, first answered HTTP (its server is up) and first became ready: a cold start's phases. */
+  readonly times = { created: Date.now(), spawned: 0, up: 0, ready: 0 };
   #child: ChildProcess | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #readyFailingSince = 0;
@@ -90,6 +92,7 @@ export class Replica
     if (this.#state === state) return;
     this.#state = state;
     if (state === 'ready') this.wasReady = true;
+    if (state === 'ready') this.times.ready ||= Date.now();
     this.emit('state', state);
   }
 
@@ -117,6 +120,7 @@ export class Replica
       this.#exited(null, null, err.message);
     });
     if (!plan || this.#ending()) return; // it failed, or was stopped while its sandbox was prepared
+    this.times.spawned = this.#startedAt;
     const how = plan.note ? ` (${plan.note})` : '';
     this.#note('info', `starting ${spec.runner} replica on port ${this.port}${how}`);
     // A process group of its own, so that stop() reaches every process a custom command starts.
@@ -166,6 +170,7 @@ export class Replica
   async #check(path: string): Promise<boolean> {
     try {
       const res = await this.pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+      this.times.up ||= Date.now();
       await res.body.dump();
       return res.statusCode >= 200 && res.statusCode < 300;
     } catch {
@@ -188,8 +193,8 @@ export class Replica
         this.#note('error', `not ready after ${startupTimeoutMs / 1000} s (startup_threshold_seconds); replacing it`);
         this.emit('failed', 'startup timeout');
       } else {
-        // Poll fast at first so that a quick model is routable at once, then back off.
-        this.#schedule(Math.min(probeIntervalMs, 25 + (now - this.#startedAt) / 10));
+        // Poll fast at first so that a quick model is routable at once (a cold start waits for this), then back off.
+        this.#schedule(Math.min(probeIntervalMs, 5 + (now - this.#startedAt) / 20));
       }
       return;
     }

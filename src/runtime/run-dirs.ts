@@ -81,7 +81,7 @@ export async function removeLeftoverRunDirs(dataDir: string, exists: (deployment
  *
  * @example
  *   const leftovers = new DeploymentLeftovers(dataDir, logs, secrets);
- *   leftovers.forget(deployment.id); // on deployment-removed
+ *   leftovers.forget(deployment.id, stopping); // on deployment-removed, with its replicas' stop
  *   await leftovers.removed(deployment.id);
  *   await secrets.delete('hf_token');
  *   await leftovers.secretCopies(); // no copy of hf_token is left
@@ -115,12 +115,14 @@ export class DeploymentLeftovers {
   }
 
   /**
-   * Removes a deleted deployment's logs (closed first) and its run folder with the copies of its
-   * secrets. At once, not after its replicas stopped: they need neither any more.
+   * Removes a deleted deployment's logs (closed first, at once) and, once its replicas have `stopped`,
+   * its run folder with the copies of its secrets: a replica still exiting may write there (Node
+   * flushes its compile cache at exit), which would bring the folder back.
    */
-  forget(deploymentId: string): void {
+  forget(deploymentId: string, stopped: Promise<void>): void {
     const settle = () => void this.#removals.delete(deploymentId);
-    const done = Promise.all([this.#logs.remove(deploymentId), removeRunDir(this.#dataDir, deploymentId)]);
+    const runDir = stopped.catch(() => {}).then(() => removeRunDir(this.#dataDir, deploymentId));
+    const done = Promise.all([this.#logs.remove(deploymentId), runDir]);
     this.#removals.set(deploymentId, done.then(settle, settle));
   }
 

@@ -36,6 +36,8 @@ interface Waiter<R> {
  */
 export class SlotQueue<R extends SlotHolder> {
   readonly replicas: R[] = [];
+  /** Slots handed out so far: the autoscaler sees a request that came and went between two of its samples. */
+  served = 0;
   readonly #parked: Record<SlotClass, Waiter<R>[]> = { sync: [], async: [] };
 
   /** How many requests wait for a slot, by class. */
@@ -57,6 +59,7 @@ export class SlotQueue<R extends SlotHolder> {
   tryAcquire(cls: SlotClass = 'sync'): R | undefined {
     if (this.#parked.sync.length || (cls === 'async' && this.#parked.async.length)) return undefined;
     const r = this.#pick();
+    if (r) this.served++;
     r?.acquired();
     return r;
   }
@@ -101,6 +104,7 @@ export class SlotQueue<R extends SlotHolder> {
       if (!r) return;
       const waiter = queue.shift()!;
       waiter.cleanup();
+      this.served++;
       r.acquired();
       waiter.resolve(r);
     }
@@ -114,6 +118,7 @@ export class SlotQueue<R extends SlotHolder> {
   tryAcquireOn(replica: R, cls: SlotClass = 'sync'): R | undefined {
     if (this.#parked.sync.length || (cls === 'async' && this.#parked.async.length)) return undefined;
     if (!replica.routable || replica.inflight >= replica.capacity || !this.replicas.includes(replica)) return undefined;
+    this.served++;
     replica.acquired();
     return replica;
   }

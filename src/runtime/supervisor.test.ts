@@ -116,7 +116,15 @@ test('the supervisor runs as many replicas as its policy says, and drains the ex
   assert.ok(b);
   await Promise.all([reaches(a, 'ready'), reaches(b, 'ready')]);
   const busy = supervisor.tryAcquire(d, 'sync')!;
-  assert.deepEqual(policy.host!.load(d.id), { inflight: 1, parked: 0, replicas: 2 });
+  assert.deepEqual(policy.host!.load(d.id), {
+    inflight: 1,
+    parked: 0,
+    parkedAsync: 0,
+    replicas: 2,
+    ready: 2,
+    starting: 0,
+    served: 1,
+  });
   const answer = busy.pool!.request({ path: '/predict', method: 'POST', body: '{"sleep_ms": 200}' });
 
   policy.set(0, d.id);

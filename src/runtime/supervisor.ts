@@ -1,40 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry, RegistryEvent } from '../control/registry.ts';
-import type { Secrets } from '../control/secrets.ts';
+import type { RegistryEvent } from '../control/registry.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
-import { DeploymentRuntime, type DeploymentStatus } from './deployment-runtime.ts';
-import type { LogBook } from './logs.ts';
+import { DeploymentRuntime, type DeploymentStatus, NO_LOAD } from './deployment-runtime.ts';
 import { ReplicaRecord } from './orphans.ts';
-import { Replica, type ReplicaOptions } from './replica.ts';
-import { type ReplicaCountPolicy, ServingPolicy } from './replica-count.ts';
+import { Replica } from './replica.ts';
+import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeCause } from './replica-count.ts';
 import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
+import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 import { unavailable } from './unavailable.ts';
 
 export type { DeploymentStatus } from './deployment-runtime.ts';
 
-export interface SupervisorOptions {
-  dataDir: string;
-  registry: Registry;
-  secrets: Secrets;
-  logs: LogBook;
-  /** Probe period once a replica is ready. */
-  probeIntervalMs?: number;
-  /** How many replicas each deployment runs; default `ServingPolicy` (no load, scale from zero on a wake). */
-  replicaCount?: ReplicaCountPolicy;
-  /** Makes each replica; default `new Replica(opts)`. Tests and sandboxing supply their own. */
-  createReplica?: ReplicaFactory;
-  /** Replicas in a row that exit before they are ready, after which a deployment stops trying (0: never); 5. */
-  maxFailedStarts?: number;
-}
-
-export type ReplicaFactory = (opts: ReplicaOptions) => Replica;
-
-/** How long a replica being scaled down may take to finish its requests in flight. */
-const DRAIN_GRACE_MS = 30_000;
+export type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 
 /**
  * Starts, probes, restarts and stops the replicas of every deployment, following the registry: each
@@ -65,7 +46,7 @@ export class Supervisor {
     opts.registry.on('change', (e) => this.#onChange(e));
     this.#policy.attach({
       reconcile: (id) => this.#reconcileById(id),
-      load: (id) => this.#deps.get(id)?.load() ?? { inflight: 0, parked: 0, replicas: 0 },
+      load: (id) => this.load(id),
     });
   }
 
@@ -91,8 +72,7 @@ export class Supervisor {
     rt.woken = false;
     if (e.type === 'deployment-removed') {
       this.#deps.delete(e.deployment.id);
-      void this.#stopAll(rt, unavailable.deleted(e.deployment));
-      this.leftovers.forget(e.deployment.id);
+      this.leftovers.forget(e.deployment.id, this.#stopAll(rt, unavailable.deleted(e.deployment)));
       return;
     }
     if (e.type === 'deployment-replaced') {
@@ -126,13 +106,14 @@ export class Supervisor {
     const desired = this.#desired(rt);
     const live = rt.live;
     for (let i = live.length; i < desired; i++) this.#startReplica(rt);
-    // Drop the extra replicas, least useful first: not ready, then least loaded.
-    const extra = live
-      .slice(desired)
-      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight);
+    // Drop the extra replicas, least useful first: not ready, then least loaded, then the newest.
+    const extra = [...live]
+      .reverse()
+      .sort((a, b) => Number(a.routable) - Number(b.routable) || a.inflight - b.inflight)
+      .slice(0, Math.max(0, live.length - desired));
     for (const r of extra) {
       this.#intentional.add(r);
-      void r.drain(DRAIN_GRACE_MS);
+      void r.drain(this.#opts.drainGraceMs ?? 30_000);
     }
   }
 
@@ -161,7 +142,12 @@ export class Supervisor {
 
   /** Parked requests go to a replica once it is ready; a failed one is stopped, an exit maybe restarted. */
   #watch(rt: DeploymentRuntime, replica: Replica): void {
-    replica.on('state', (state) => state === 'ready' && rt.ready());
+    replica.on('state', (state) => {
+      if (state !== 'ready') return;
+      this.#policy.replicaReady?.(rt.deployment.id, replica);
+      rt.lastColdStartMs = replica.times.ready - replica.times.created;
+      rt.ready();
+    });
     replica.on('failed', () => void replica.stop(1_000));
     replica.on('exit', () => {
       this.#onExit(rt, replica);
@@ -207,13 +193,14 @@ export class Supervisor {
   tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
     const rt = this.#runtime(deployment);
     const now = rt.slots.tryAcquire(cls);
-    if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt);
+    if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt, 'request');
     return now;
   }
 
   /**
    * Takes a slot on one of the deployment's replicas, starting one first if none runs (scale from
-   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts.
+   * zero). Parks until a slot frees; rejects with `signal.reason` when the signal aborts, and at once
+   * with 429 when `maxWaiting` requests wait already.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
     const now = this.tryAcquire(deployment, cls);
@@ -221,7 +208,7 @@ export class Supervisor {
     const rt = this.#runtime(deployment);
     // It stopped trying to start and nothing runs: waiting would only end at the deadline.
     if (rt.gaveUp && rt.live.length === 0) return Promise.reject(rt.gaveUp());
-    return rt.slots.acquire(cls, signal);
+    return rt.park(cls, signal, this.#opts.maxWaiting ?? 1000);
   }
 
   /** A slot on that replica of the deployment now, if it has one free (`SlotQueue.tryAcquireOn`). */
@@ -237,11 +224,11 @@ export class Supervisor {
   }
 
   /** A wake: starts a replica of a deployment that runs none, trying again if it had stopped trying. */
-  wake(deployment: DeploymentRecord): void {
+  wake(deployment: DeploymentRecord, cause: WakeCause = 'wake'): void {
     if (!deployment.active) return;
     const rt = this.#runtime(deployment);
     if (rt.gaveUp) rt.retry();
-    this.#start(rt);
+    this.#start(rt, cause);
   }
 
   /**
@@ -259,10 +246,10 @@ export class Supervisor {
   }
 
   /** Starts a replica of a deployment that runs none (the first request after idle, a wake). */
-  #start(rt: DeploymentRuntime): void {
+  #start(rt: DeploymentRuntime, cause: WakeCause): void {
     if (!rt.deployment.active) return;
     rt.woken = true;
-    this.#policy.wake(rt.deployment);
+    this.#policy.wake(rt.deployment, cause);
     this.#reconcile(rt);
   }
 
@@ -272,6 +259,11 @@ export class Supervisor {
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
     const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
+  }
+
+  /** What the deployment carries now (in flight, waiting, replicas), for the scaling view and tests. */
+  load(deploymentId: string): DeploymentLoad {
+    return this.#deps.get(deploymentId)?.load() ?? { ...NO_LOAD };
   }
 
   /** Replicas of a deployment, for tests and the management API. */

@@ -49,6 +49,15 @@ export const unavailable = {
       { reason: 'replica_cannot_start' },
     ),
 
+  /** As many requests as allowed already wait for a slot (`--max-waiting-requests`). */
+  tooManyWaiting: (d: DeploymentRecord, limit: number, retryAfterSeconds: number): GirderError =>
+    new GirderError(
+      'rate_limited',
+      `${limit} requests already wait for a replica of deployment ${d.id}.`,
+      `Retry after ${retryAfterSeconds} s; the deployment scales up to max_replica (${d.autoscaling.max_replica}) as the load stays.`,
+      { reason: 'too_many_waiting', retryAfterSeconds },
+    ),
+
   shuttingDown: (): GirderError =>
     new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
       reason: 'shutting_down',

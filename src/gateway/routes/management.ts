@@ -9,9 +9,12 @@ import { sendJson } from '../respond.ts';
 import { decodeSegment } from '../target.ts';
 import { followLogs } from './logs.ts';
 import { OPENAI_ROUTES } from './openai-admin.ts';
-import { AutoscalingPatch, defined, EnvCreate, EnvPromote, KeyCreate, parse, SecretPut } from './management-bodies.ts';
+import { EnvCreate, EnvPromote, KeyCreate, Promote, SecretPut } from './management-bodies.ts';
+import { SCALING_ROUTES } from './scaling.ts';
+import { defined, parse } from './validation.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
 
+/** What a management route handler gets. */
 export interface Ctx {
   app: App;
   req: IncomingMessage;
@@ -23,12 +26,14 @@ export interface Ctx {
 
 /** A handler returns the JSON to send, or undefined when it answered itself (streams). */
 export type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
+/** Method, path pattern (its groups are the handler's params), handler. */
+export type Route = [string, RegExp, Handler];
 
 const JSON_LIMIT = 1024 * 1024;
 
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
-const ROUTES: [string, RegExp, Handler][] = [
+const ROUTES: Route[] = [
   ['GET', /^\/models$/, ({ app }) => ({ models: [...app.registry.models.values()].map((m) => modelView(app, m)) })],
   [
     'POST',
@@ -102,20 +107,13 @@ const ROUTES: [string, RegExp, Handler][] = [
   [
     'POST',
     /^\/models\/([^/]+)\/deployments\/([^/]+)\/promote$/,
-    async ({ app, params }) => {
-      const promoted = await app.environments.promote(params[0], params[1], 'production', { create: true });
-      return deploymentView(app, promoted);
-    },
-  ],
-  [
-    'PATCH',
-    /^\/models\/([^/]+)\/deployments\/([^/]+)\/autoscaling_settings$/,
     async ({ app, params, body }) => {
-      const patch = defined(parse(AutoscalingPatch, await body()));
-      const d = app.registry.deploymentOf(params[0], params[1]);
-      const { changed } = await app.deployments.updateAutoscaling(d.id, patch);
-      if (!changed) return { status: 'UNCHANGED', message: 'The autoscaling settings already have these values.' };
-      return { status: 'ACCEPTED', message: 'Autoscaling settings updated.' };
+      const keepPrevious = parse(Promote, await body()).scale_down_previous_production === false;
+      const promoted = await app.environments.promote(params[0], params[1], 'production', {
+        create: true,
+        keepPrevious,
+      });
+      return deploymentView(app, promoted);
     },
   ],
   [
@@ -140,10 +138,9 @@ const ROUTES: [string, RegExp, Handler][] = [
     /^\/models\/([^/]+)\/environments$/,
     async ({ app, params, body }) => {
       const input = parse(EnvCreate, await body());
-      return environmentView(
-        app,
-        await app.environments.create(params[0], input.name, defined(input.autoscaling_settings ?? {})),
-      );
+      const autoscaling = defined(input.autoscaling_settings ?? {});
+      const promotion = defined(input.promotion_settings ?? {});
+      return environmentView(app, await app.environments.create(params[0], input.name, autoscaling, promotion));
     },
   ],
   [
@@ -164,10 +161,15 @@ const ROUTES: [string, RegExp, Handler][] = [
     'POST',
     /^\/models\/([^/]+)\/environments\/([^/]+)\/promote$/,
     async ({ app, params, body }) => {
-      const { deployment_id } = parse(EnvPromote, await body());
-      return deploymentView(app, await app.environments.promote(params[0], deployment_id, params[1]));
+      const input = parse(EnvPromote, await body());
+      const keepPrevious = input.scale_down_previous_deployment === false;
+      return deploymentView(
+        app,
+        await app.environments.promote(params[0], input.deployment_id, params[1], { keepPrevious }),
+      );
     },
   ],
+  ...SCALING_ROUTES,
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
   [
     'POST',

@@ -1,6 +1,10 @@
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { newRequestId } from '../../../ids.ts';
 import type { ModelContext } from '../../../sdk/index.ts';
+
+// Not `import … from 'node:http'`: an ES import of node:http reads every export, and its lazy WebSocket
+// getters load Node's bundled undici, 11 ms of a replica's 60 ms start. The CommonJS object reads none.
+const { ServerResponse } = process.getBuiltinModule('node:http');
 
 /** A response that knows its request's context, so one shared 'close' listener serves every request. */
 export class Reply extends ServerResponse {

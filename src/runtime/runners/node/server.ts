@@ -7,7 +7,7 @@
  *     node --disable-warning=ExperimentalWarning src/runtime/runners/node/server.ts
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Reply } from './context.ts';
 import { createModel } from './load-model.ts';
 import { patchConsole } from './logging.ts';
@@ -19,6 +19,9 @@ import { Semaphore } from './semaphore.ts';
 const NOT_READY = JSON.stringify({ error: 'Model with name model is not ready.' });
 /** In-flight requests get this long after SIGTERM; a stuck model must not hold up a deploy. */
 const SHUTDOWN_GRACE_MS = 2_000;
+
+// As in context.ts: node:http's CommonJS object, so that starting does not load Node's undici.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** Set once `load()` finished; until then readiness and predict answer 503. */
 let served: Served | undefined;
