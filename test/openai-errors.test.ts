@@ -29,6 +29,7 @@ test('an unknown model is 404 model_not_found, naming the param', async () => {
     404,
   );
   assert.equal(e.code, 'model_not_found');
+  assert.match(String(e.headers?.get('x-girder-overhead-ms')), /^\d+\.\d{3}$/, "Girder's own refusals are timed too");
   assert.equal(e.param, 'model');
   assert.equal(e.type, 'not_found_error');
   assert.match(e.message, /^404 The model `no-such-model` does not exist\./);

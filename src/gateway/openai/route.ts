@@ -48,9 +48,10 @@ function serve(app: App, req: InboundRequest, res: Reply, route: OpenAIRoute, re
     const { path } = route;
     const key = authenticate(req, app.keys);
     if (req.method === 'GET' && path === '/v1/models') {
-      sendJson(res, 200, modelList(app, key), headers);
+      sendJson(res, 200, modelList(app, key), timed(headers, clock));
     } else if (req.method === 'GET' && path.startsWith('/v1/models/')) {
-      sendJson(res, 200, modelView(app, key, decodeSegment(path.slice('/v1/models/'.length))), headers);
+      const view = modelView(app, key, decodeSegment(path.slice('/v1/models/'.length)));
+      sendJson(res, 200, view, timed(headers, clock));
     } else if (req.method === 'POST' && path.startsWith('/v1/')) {
       proxy(app, req, res, key, requestId, headers, clock, body);
     } else {
@@ -59,9 +60,15 @@ function serve(app: App, req: InboundRequest, res: Reply, route: OpenAIRoute, re
       });
     }
   } catch (err) {
-    sendOpenAIError(res, err, headers);
+    sendOpenAIError(res, err, timed(headers, clock));
   }
 }
+
+/** Every `/v1` answer says how long Girder worked on it, Girder's own refusals too. */
+const timed = (headers: Record<string, string>, clock: Clock): Record<string, string> => ({
+  ...headers,
+  'x-girder-overhead-ms': clock.header(),
+});
 
 /** A percent-encoded name; a malformed escape is the client's error (400), not a URIError (500). */
 function decodeSegment(segment: string): string {
@@ -101,9 +108,13 @@ function proxy(
       try {
         callModel(app, req, res, key, requestId, headers, b, clock);
       } catch (err) {
-        sendOpenAIError(res, err, headers);
+        sendOpenAIError(res, err, timed(headers, clock));
       }
     },
-    (err) => (err instanceof AbortReason ? res.destroy() : sendOpenAIError(res, err, headers)),
+    (err) => {
+      clock.start();
+      if (err instanceof AbortReason) res.destroy();
+      else sendOpenAIError(res, err, timed(headers, clock));
+    },
   );
 }
