@@ -72,3 +72,5 @@ export class HttpError extends Error {
     this.status = status;
   }
 }
+
+export * from './chains/index.ts';
