@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChainletError, runLocal } from 'girder';
+import { ChainletError, runLocal } from 'girder/chains';
 import { HelloAll } from '../examples/hello-chain/chain.ts';
 
 test('the Hello chain greets every name, one a line, in order', async () => {

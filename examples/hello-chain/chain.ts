@@ -3,7 +3,7 @@
  * `SayHello` to greet each name (concurrently, one call per name) and joins the greetings, one a line.
  * test/hello-chain.test.ts runs it with `runLocal`.
  */
-import { chainlet, depends, type Input, z } from 'girder';
+import { chainlet, depends, type Input, z } from 'girder/chains';
 
 export class SayHello extends chainlet({
   input: z.object({ name: z.string().min(1) }),

@@ -72,5 +72,3 @@ export class HttpError extends Error {
     this.status = status;
   }
 }
-
-export * from './chains/index.ts';

@@ -3,7 +3,7 @@
  * `runLocal` to test a whole chain in one process. See the README's "Chains" section.
  *
  * @example
- *   import { chainlet, depends, type Input, runLocal, z } from 'girder';
+ *   import { chainlet, depends, type Input, runLocal, z } from 'girder/chains';
  *
  *   export class SayHello extends chainlet({ input: z.object({ name: z.string() }) }) {
  *     async runRemote({ name }: Input<typeof SayHello>) {
