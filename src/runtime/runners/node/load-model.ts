@@ -20,15 +20,18 @@ export interface LoadedModel {
 }
 
 const SDK_URL = new URL('../../../sdk/index.ts', import.meta.url).href;
+const CHAINS_URL = new URL('../../../sdk/chains/index.ts', import.meta.url).href;
 
 /**
- * Lets model code `import { HttpError } from 'girder'` wherever its snapshot lives: the bare name
+ * Lets model code `import { HttpError } from 'girder'` (and chain code `girder/chains`) wherever its snapshot lives: the bare name
  * resolves to this Girder's SDK, so models need no node_modules of their own for it.
  */
 function resolveGirderImports(): void {
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'girder' || specifier === 'girder/sdk') return { url: SDK_URL, shortCircuit: true };
+      // Apart, so that a model importing HttpError at run time does not load zod and the chains SDK.
+      if (specifier === 'girder/chains') return { url: CHAINS_URL, shortCircuit: true };
       return next(specifier, context);
     },
   });
