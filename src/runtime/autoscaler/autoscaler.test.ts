@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RegistryEvent } from '../../control/registry.ts';
 import { DEFAULT_AUTOSCALING, type DeploymentRecord, type EnvironmentRecord } from '../../records/control.ts';
+import { NO_LOAD } from '../deployment-runtime.ts';
 import type { Replica } from '../replica.ts';
 import type { DeploymentLoad } from '../replica-count.ts';
 import { Autoscaler } from './autoscaler.ts';
@@ -24,15 +25,7 @@ function deployment(autoscaling = {}): DeploymentRecord {
 
 /** An autoscaler over one deployment, its load set by the test, ticking only when told. */
 function scaler(d: DeploymentRecord, backlog = 0) {
-  const load: DeploymentLoad = {
-    inflight: 0,
-    parked: 0,
-    parkedAsync: 0,
-    replicas: 0,
-    ready: 0,
-    starting: 0,
-    served: 0,
-  };
+  const load: DeploymentLoad = { ...NO_LOAD };
   const reconciled: string[] = [];
   const env = { name: 'production' } as EnvironmentRecord;
   const autoscaler = new Autoscaler({

@@ -205,10 +205,12 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             stream.close()
 
-    def _send_stream(self, stream) -> None:
+    def _send_stream(self, stream, content_type: str = "application/octet-stream", headers=()) -> None:
         try:
             self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Type", content_type)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             while True:

@@ -84,29 +84,5 @@ class OpenAIHandler(Handler):
             self._send_model_error(error)
 
     def _send_events(self, stream: Stream) -> None:
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            while True:
-                try:
-                    chunk = stream.next_chunk()
-                except Exception:
-                    logs.exception("Exception while generating streamed response")
-                    self._drop_connection()
-                    return
-                if chunk is None:
-                    break
-                if chunk:  # an empty chunk would end a chunked body
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            self.wfile.write(b"0\r\n\r\n")
-        except OSError:
-            logs.warning("Client disconnected during a streamed response; closing the generator.")
-            self.close_connection = True
-        finally:
-            try:
-                stream.close()
-            except Exception:
-                logs.exception("Exception while closing the model's generator")
+        """Server-sent events, chunk by chunk, as the runner streams any answer."""
+        self._send_stream(stream, "text/event-stream", (("Cache-Control", "no-cache"),))
