@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startGate } from '../../test/gate.ts';
 import { webhookReceiver } from '../../test/webhook-receiver.ts';
 import { Girder } from '../girder.ts';
 import { ok, runCli, type Run } from './run-cli.ts';
@@ -75,19 +76,24 @@ describe('girder async and webhook-secrets against a running server', () => {
   });
 
   test('cancel of a queued request prints canceled and the status is CANCELED', async () => {
-    // 3 s, not 1: three CLI starts must fit while the single slot is taken, even on a busy machine.
-    const blocker = await submit({ sleep_ms: 3000 });
+    // The gate holds the single slot until the test is done, however slow the CLI starts are.
+    const gate = await startGate();
+    closers.push(() => gate.close());
+    const blocker = await submit({ gate_url: gate.url });
     const id = ok(await cli(['async', 'submit', 'behaviours', '--data', '{"echo":"never"}'])).stdout.trim();
     assert.match(ok(await cli(['async', 'cancel', 'behaviours', id])).stdout, /canceled/i);
     assert.equal(JSON.parse(ok(await cli(['async', 'status', 'behaviours', id, '--json'])).stdout).status, 'CANCELED');
     const again = await cli(['async', 'cancel', 'behaviours', id]);
     assert.equal(again.code, 1, 'a second cancel changes nothing');
     assert.match(again.stdout, /only QUEUED requests can be canceled/);
+    gate.open();
     await settle(blocker);
   });
 
   test('queue counts queued and in-progress requests', async () => {
-    const blocker = await submit({ sleep_ms: 3000 });
+    const gate = await startGate();
+    closers.push(() => gate.close());
+    const blocker = await submit({ gate_url: gate.url });
     const queued = await submit({ echo: 'later' });
     while ((await statusOf(blocker)) !== 'IN_PROGRESS') await new Promise((r) => setTimeout(r, 50));
     const q = JSON.parse(ok(await cli(['async', 'queue', 'behaviours', '--json'])).stdout);
@@ -97,6 +103,7 @@ describe('girder async and webhook-secrets against a running server', () => {
       ok(await cli(['async', 'queue', 'behaviours', '-e', 'production'])).stdout,
       new RegExp(`^${q.deployment_id}\\s+1\\s+1$`, 'm'),
     );
+    gate.open();
     await settle(blocker, queued);
   });
 
