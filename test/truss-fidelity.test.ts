@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { request } from 'undici';
 import { ok, runCli } from '../src/cli/run-cli.ts';
 import { thisMachine } from '../src/control/packaging/machine.ts';
-import { call, fixture, startGirder, type Running } from './helpers.ts';
+import { call, fixture, modelCopy, startGirder, type Running } from './helpers.ts';
 import { waitFor } from './wait.ts';
 
 const girder: Running = await startGirder({ after });
@@ -73,9 +73,11 @@ test('a model named "My Model v2" is pushed, called, listed and its logs read by
     'the model line in `girder logs "My Model v2"`',
   );
 
-  // The HTTP API says the same, under the id.
+  // The HTTP API says the same, under the id; /v1 knows the model by its name.
   const view = await call(`${girder.url}/api/v1/models/${id}`, { method: 'GET', headers: girder.auth });
   assert.equal(view.json.name, 'My Model v2');
+  const v1 = await call(`${girder.url}/v1/models`, { method: 'GET', headers: girder.auth });
+  assert.ok((v1.json.data as { id: string }[]).some((m) => m.id === 'My Model v2'), v1.text);
 });
 
 test('a model name with a line break, or an empty one, is refused with a 400 saying why', async () => {
@@ -209,4 +211,33 @@ test('each key Girder cannot honour here is named in a warning, in the push answ
   });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json, { served: true });
+});
+
+test('model_module_dir, model_class_filename, model_class_name, data_dir, environment_variables and secrets keep working', async () => {
+  const secret = await call(`${girder.url}/api/v1/secrets`, {
+    headers: { ...girder.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'layout_token', value: 't0ken' }),
+  });
+  assert.equal(secret.status, 200, secret.text);
+  const m = await girder.deploy(fixture('truss-layout'));
+  assert.deepEqual(m.warnings, []);
+  const r = await call(`${girder.url}/model-${m.model.id}/production/predict`, { headers: girder.auth, body: '{}' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { greeting: 'Howdy, partner!', token: 't0ken', predict_concurrency: 2 });
+});
+
+test('a stream that stalls longer than runtime.streaming_read_timeout is cut after what it sent', async () => {
+  const m = await girder.deploy(modelCopy({ after }, fixture('truss-layout'), { model_name: 'truss-layout-stall' }));
+  const res = await request(`${girder.url}/model-${m.model.id}/production/predict`, {
+    method: 'POST',
+    headers: { ...girder.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ stall: true }),
+  });
+  assert.equal(res.statusCode, 200);
+  let received = '';
+  // The model sleeps 120 s after its first chunk: with streaming_read_timeout 1 the stream ends long before.
+  await assert.rejects(async () => {
+    for await (const chunk of res.body) received += chunk.toString();
+  });
+  assert.equal(received, 'one chunk, then nothing for longer than streaming_read_timeout\n');
 });
