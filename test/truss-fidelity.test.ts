@@ -77,7 +77,10 @@ test('a model named "My Model v2" is pushed, called, listed and its logs read by
   const view = await call(`${girder.url}/api/v1/models/${id}`, { method: 'GET', headers: girder.auth });
   assert.equal(view.json.name, 'My Model v2');
   const v1 = await call(`${girder.url}/v1/models`, { method: 'GET', headers: girder.auth });
-  assert.ok((v1.json.data as { id: string }[]).some((m) => m.id === 'My Model v2'), v1.text);
+  assert.ok(
+    (v1.json.data as { id: string }[]).some((m) => m.id === 'My Model v2'),
+    v1.text,
+  );
 });
 
 test('a model name with a line break, or an empty one, is refused with a 400 saying why', async () => {
