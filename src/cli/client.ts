@@ -144,7 +144,9 @@ export async function resolveModel(client: Client, ref: string): Promise<string>
   }
   const byId = models.find((m) => m.id === ref);
   if (byId) return byId.id;
-  const byName = models.filter((m) => m.name === ref);
+  // Names are stored trimmed and in NFC (control/model-name.ts): match what the user typed the same way.
+  const name = ref.trim().normalize('NFC');
+  const byName = models.filter((m) => m.name === ref || m.name === name);
   if (byName.length === 1) return byName[0].id;
   if (byName.length > 1)
     throw new Error(`Several models are named "${ref}": use the id (${byName.map((m) => m.id).join(', ')}).`);

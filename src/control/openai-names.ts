@@ -16,7 +16,7 @@ import type { Registry } from './registry.ts';
  *       context_length: 131072                               # shown by GET /v1/models
  */
 
-/** A model name or alias: a Hugging Face style name, with at most one `org/` part. */
+/** An alias: a Hugging Face style name, with at most one `org/` part (model names are free text: model-name.ts). */
 export const OPENAI_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?$/;
 
 /** The fields of a `/v1/models` entry (reference notes §9.4) a config.yaml may set. */

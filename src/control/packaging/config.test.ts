@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, configForReplica, parseModelConfig } from './config.ts';
+import { thisMachine } from './machine.ts';
 
 /** Runs `fn`, which must throw a ConfigError, and returns it. */
 function configError(fn: () => unknown): ConfigError {
@@ -96,9 +97,20 @@ test('a comment-only file and empty sections also give the defaults', () => {
   assert.deepEqual(config.secrets, {});
 });
 
-test('a full Truss config parses without warnings and keeps what Girder does not model', () => {
+/** The `file:line: key` each warning starts with. */
+const warnedKeys = (warnings: string[]): string[] => warnings.map((w) => w.split(': ').slice(0, 2).join(': '));
+
+test('a full Truss config parses, names each key Girder cannot honour here, and keeps what it does not model', () => {
   const { config, warnings } = parseModelConfig(TRUSS_CONFIG);
-  assert.deepEqual(warnings, []);
+  // The requirements are the build's; the machine decides whether use_gpu is honoured (no GPU in CI).
+  const gpu = thisMachine().gpuDevices.length > 0;
+  assert.deepEqual(warnedKeys(warnings), [
+    'config.yaml:12: system_packages',
+    'config.yaml:20: resources.accelerator',
+    'config.yaml:21: resources.cpu',
+    'config.yaml:22: resources.memory',
+    ...(gpu ? [] : ['config.yaml:23: resources.use_gpu']),
+  ]);
   assert.equal(config.model_name, 'Llama 3 8B Instruct');
   assert.equal(config.description, 'A chat model');
   assert.deepEqual(config.model_metadata, {
@@ -124,9 +136,9 @@ test('a full Truss config parses without warnings and keeps what Girder does not
   assert.equal(config.raw.python_version, 'py311');
 });
 
-test('a complete docker_server is normalized; run_as_user_id stays in raw', () => {
+test('a complete docker_server is normalized; base_image and run_as_user_id stay in raw, with a warning', () => {
   const { config, warnings } = parseModelConfig(DOCKER_SERVER);
-  assert.deepEqual(warnings, []);
+  assert.deepEqual(warnedKeys(warnings), ['config.yaml:2: base_image', 'config.yaml:10: docker_server.run_as_user_id']);
   assert.deepEqual(config.docker_server, {
     start_command: 'vllm serve meta-llama/Llama-3.1-8B --port 8000',
     server_port: 8000,

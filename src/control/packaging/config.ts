@@ -27,6 +27,8 @@ import {
 import type { ModelConfig } from '../../records/model-config.ts';
 import { ConfigSchema } from './config-schema.ts';
 import { KNOWN_SECTION_KEYS, TRUSS_TOP_LEVEL_KEYS } from './truss-keys.ts';
+import { thisMachine } from './machine.ts';
+import { unhonouredKeys } from './truss-support.ts';
 
 /**
  * A config.yaml that cannot be used, with where and why; its message is what the user reads.
@@ -148,7 +150,7 @@ function syntaxErrorAt(text: string, err: YAMLError): { line: number | null; rea
 
 /**
  * Parses and validates `config.yaml`. Throws ConfigError; returns the normalized config and one warning
- * per unknown key (kept in `raw`, not used by Girder).
+ * per unknown key (kept in `raw`, not used by Girder) and per Truss key Girder cannot honour here.
  *
  * @example
  *   const { config, warnings } = parseModelConfig('model_name: hello\nruntime:\n  predict_concurrency: 4\n');
@@ -207,6 +209,10 @@ export function parseModelConfig(text: string, fileName = 'config.yaml'): { conf
     const value = valueAt(raw, path);
     if (isRecord(value)) for (const key of Object.keys(value)) if (!known.has(key)) warn([...path, key]);
   }
+  // Truss keys Girder cannot honour here, each with what happens instead (truss-support.ts).
+  const unhonoured = unhonouredKeys(raw, thisMachine()).map((u) => ({ ...u, line: lineAt(doc, lines, u.at, true) }));
+  for (const { path, message, line } of unhonoured.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)))
+    warnings.push(`${fileName}:${line ?? '?'}: ${path.join('.')}: ${message}`);
 
   const { predict_concurrency, streaming_read_timeout, predict_timeout_seconds, health_checks } = data.runtime;
   const docker = data.docker_server;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
 import { detectModel } from './detect.ts';
-import { OPENAI_NAME_RE } from '../openai-names.ts';
+import { modelName as checkedModelName } from '../model-name.ts';
 import { removeSource, writeSource } from './source.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
@@ -26,9 +26,6 @@ export interface PushPlane {
   registry: Registry;
   pushes: Pushes;
 }
-
-/** Hugging Face style names (`org/Model-7B`) too, since `/v1` clients send them as `model`. */
-const MODEL_NAME_RE = OPENAI_NAME_RE;
 
 /**
  * Turns an uploaded model directory into a deployment: unpacks it into a new immutable snapshot
@@ -75,13 +72,8 @@ export async function receivePush(
       throw err;
     }
     const { config, warnings } = parsed;
-    const modelName = opts.name ?? config.model_name;
-    if (!modelName) throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
-    if (!MODEL_NAME_RE.test(modelName))
-      throw badRequest(
-        `Invalid model name "${modelName}".`,
-        'Use letters, digits, ".", "_" and "-" (at most 100), with at most one "org/" part.',
-      );
+    // Free text, as in Truss (model-name.ts): the id is what URLs and files use.
+    const modelName = checkedModelName(opts.name ?? config.model_name);
     const entry = detectModel(dir, config);
     if (typeof entry === 'string') throw badRequest(entry);
     const result = await plane.pushes.record({

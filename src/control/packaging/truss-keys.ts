@@ -44,7 +44,7 @@ export const TRUSS_TOP_LEVEL_KEYS = new Set([
   'spec_version',
 ]);
 
-/** Known keys of the nested sections: Truss's `$defs` Runtime, HealthChecks, DockerServer, plus Girder's own. */
+/** Known keys of the nested sections: Truss's `$defs` Runtime, HealthChecks, Resources, Build, DockerServer, plus Girder's own. */
 export const KNOWN_SECTION_KEYS: Record<string, Set<string>> = {
   runtime: new Set([
     'predict_concurrency',
@@ -67,6 +67,8 @@ export const KNOWN_SECTION_KEYS: Record<string, Set<string>> = {
     'stop_traffic_threshold_seconds',
     'startup_threshold_seconds',
   ]),
+  resources: new Set(['cpu', 'memory', 'accelerator', 'use_gpu', 'instance_type', 'node_count', 'fabric']),
+  build: new Set(['model_server', 'arguments', 'secret_to_path_mapping', 'no_cache']),
   docker_server: new Set([
     'start_command',
     'server_port',

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from . import logs, payloads
-from .model_args import ClientDisconnected, ModelRequest
+from .model_args import ClientDisconnected, Headers, ModelRequest
 from .model_async import Stream
 from .model_class import ModelDefinitionError
 
@@ -169,11 +169,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_model_error(error)
 
     def _model_request(self, body: bytes) -> ModelRequest:
-        headers = {}
-        for name, value in self.headers.items():
-            name = name.lower()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        return ModelRequest(headers, body, self.connection)
+        host, port = self.server.server_address[:2]
+        url = f"http://{self.headers.get('Host') or f'{host}:{port}'}{self.path}"
+        return ModelRequest(Headers(self.headers.items()), body, self.connection, self.command, url)
 
     def _send_model_error(self, error: Exception) -> None:
         status = getattr(error, "status_code", None)

@@ -127,8 +127,9 @@ class _RequestAwareLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def install() -> None:
-    """Route print/sys.std*/logging through the request-aware writers. Call once, before the model loads."""
+def install(debug: bool = False) -> None:
+    """Route print/sys.std*/logging through the request-aware writers. Call once, before the model loads.
+    `debug` (config.yaml's runtime.enable_debug_logs, as in Truss) shows logging.debug records too."""
     global _raw_stdout, _raw_stderr
     for stream in (sys.stdout, sys.stderr):
         # Girder decodes UTF-8; never crash a model on an unencodable character.
@@ -140,7 +141,7 @@ def install() -> None:
     root = logging.getLogger()
     root.addHandler(_RequestAwareLogHandler())
     # As in Truss, model code's logging.info(...) is shown without any configuration.
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def info(msg: str) -> None:

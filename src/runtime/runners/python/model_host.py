@@ -11,7 +11,7 @@ import inspect
 import pathlib
 import threading
 
-from .model_args import ClientDisconnected, ModelRequest, Secrets
+from .model_args import ClientDisconnected, LazyDataResolver, ModelRequest, Secrets
 from .model_async import AsyncRunner, Stream, is_stream
 from .model_class import Method, ModelDefinitionError, describe_methods, import_model_class, init_kwargs
 
@@ -34,15 +34,22 @@ class ModelHost:
     def load(self) -> None:
         """Import model.py, instantiate Model, check its methods, run load(). Raises on failure."""
         model_class = import_model_class(self.model_dir, self.config)
+        data_dir = self.model_dir / (self.config.get("data_dir") or "data")
+        # What Truss's server passes, each only if __init__ names it or takes **kwargs (init_kwargs).
         available = {
             "config": self.config,
-            "data_dir": self.model_dir / (self.config.get("data_dir") or "data"),
+            "data_dir": data_dir,
             "secrets": self.secrets,
             "environment": self.environment,
+            "lazy_data_resolver": LazyDataResolver(data_dir),
         }
         self._model = model_class(**init_kwargs(model_class, available))
         # The rules Truss checks before load(); breaking one fails the load.
         self._methods = describe_methods(self._model)
+        # As Truss: setup_environment(environment) before load() when the deployment serves one.
+        setup = getattr(self._model, "setup_environment", None)
+        if callable(setup) and self.environment:
+            self._run(setup(self.environment))
         load = getattr(self._model, "load", None)
         if load is not None:
             self._run(load())

@@ -10,7 +10,7 @@ next to it:
   msgpack_codec.py  the msgpack subset Truss clients speak
   model_host.py     the Truss side: load the model, run preprocess -> predict -> postprocess
   model_class.py    importing model.py, Model(**kwargs), the method rules Truss checks
-  model_args.py     what the model is given: `secrets`, the request object
+  model_args.py     what the model is given: `secrets`, `lazy_data_resolver`, the request object
   model_async.py    the shared event loop for `async def`, generators as streams
   logs.py           stdout/stderr/logging as JSON lines attributed to the current request
 """
@@ -127,10 +127,10 @@ def _end_model_processes(timeout: float) -> None:
 
 
 def main() -> None:
-    logs.install()
+    config = json.loads(os.environ.get("GIRDER_CONFIG") or "{}")
+    logs.install(debug=bool((config.get("runtime") or {}).get("enable_debug_logs")))
     port = int(os.environ["PORT"])
     model_dir = os.path.abspath(os.environ["GIRDER_MODEL_DIR"])
-    config = json.loads(os.environ.get("GIRDER_CONFIG") or "{}")
     environment = json.loads(os.environ.get("GIRDER_ENVIRONMENT") or "null")
     host = model_host.ModelHost(model_dir, config, os.environ.get("GIRDER_SECRETS_DIR"), environment)
     # Truss models open files relative to the truss directory (e.g. "data/weights.bin").

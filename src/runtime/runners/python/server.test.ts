@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { request } from 'undici';
 import { waitFor } from '../../../../test/wait.ts';
 import { predict, spawnRunner, startReady, startRunner, tempDir, WAIT_MS } from './server.harness.ts';
 
@@ -57,7 +58,7 @@ test('readiness follows is_healthy() once loaded', async () => {
   assert.equal((await fetch(`${runner.url}/v1/models/model`)).status, 200);
 });
 
-test('a Truss model taking **kwargs gets config, data_dir, secrets and environment', async () => {
+test('a Truss model taking **kwargs gets config, data_dir, secrets, environment and lazy_data_resolver', async () => {
   const runner = await startReady('truss-kwargs', {
     config: {
       model_metadata: { owner: 'fixtures' },
@@ -70,7 +71,7 @@ test('a Truss model taking **kwargs gets config, data_dir, secrets and environme
   const response = await predict(runner, {});
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), {
-    kwargs: ['config', 'data_dir', 'environment', 'secrets'],
+    kwargs: ['config', 'data_dir', 'environment', 'lazy_data_resolver', 'secrets'],
     model_name: 'truss-kwargs',
     owner: 'fixtures',
     data_dir_is_path: true,
@@ -107,4 +108,37 @@ test('the runner exits when its stdin closes, as when Girder dies', async () => 
   const runner = await startReady('pipeline');
   runner.child.stdin!.end();
   assert.deepEqual(await runner.exited, { code: 0, signal: null });
+});
+
+test('setup_environment() runs before load(), enable_debug_logs shows debug lines, and the request is starlette-like', async () => {
+  const runner = await startReady('truss-extras', {
+    config: { runtime: { enable_debug_logs: true } },
+    environment: { name: 'staging' },
+  });
+  assert.match(runner.stdout(), /a debug line from load\(\)/);
+  const response = await request(`${runner.url}/v1/models/model:predict?q=1`, {
+    method: 'POST',
+    headers: ['content-type', 'application/json', 'x-baseten-twice', 'a', 'X-Baseten-Twice', 'b'],
+    body: '{}',
+  });
+  assert.equal(response.statusCode, 200);
+  const answer = (await response.body.json()) as Record<string, unknown>;
+  assert.match(String(answer.url), /^http:\/\/127\.0\.0\.1:\d+\/v1\/models\/model:predict\?q=1$/);
+  delete answer.url;
+  assert.deepEqual(answer, {
+    environment_seen: { name: 'staging' },
+    resolved: '',
+    first: 'a',
+    all: ['a', 'b'],
+    has_lower: true,
+    query: { q: '1' },
+    path: '/v1/models/model:predict',
+  });
+});
+
+test('without enable_debug_logs, debug lines stay out, and setup_environment waits for an environment', async () => {
+  const runner = await startReady('truss-extras');
+  assert.doesNotMatch(runner.stdout(), /a debug line/);
+  const response = await predict(runner, {}, { 'x-baseten-twice': 'x' });
+  assert.equal(((await response.json()) as { environment_seen: unknown }).environment_seen, null);
 });

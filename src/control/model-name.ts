@@ -1,0 +1,41 @@
+import { badRequest } from '../errors.ts';
+
+/**
+ * Model names are free text, as in Truss (`My Model v2`, `acme/Llama 3 8B`, `Modèle à moi`): the id is
+ * what URLs, file names and headers use, and the name is what people read and type (the CLI takes it
+ * wherever a model is named, `/v1` routes by it). So a name only has to be readable and unambiguous.
+ */
+
+/** At most this many characters (code points): a name is a label, not a description. */
+export const MODEL_NAME_MAX = 200;
+
+/** Control characters (tabs, newlines, ESC…), line and paragraph separators, and lone surrogates. */
+const UNPRINTABLE = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+
+/**
+ * The name a push records: trimmed and in Unicode NFC (so that `é` typed two ways is one model), or a
+ * 400 naming what is wrong: empty, too long, or holding a character that cannot be shown on one line.
+ *
+ * @example
+ *   modelName('  My Model v2 '); // 'My Model v2'
+ *   modelName('a\nb');           // throws GirderError client_error
+ */
+export function modelName(raw: string | null | undefined): string {
+  if (raw === null || raw === undefined)
+    throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
+  const name = raw.trim().normalize('NFC');
+  const fix = 'Set model_name in config.yaml (or --name) to some text of one line.';
+  if (name === '') throw badRequest('The model name is empty.', fix);
+  if (!name.isWellFormed() || UNPRINTABLE.test(name))
+    throw badRequest(
+      `Invalid model name ${JSON.stringify(name)}: it holds a control character or a line break.`,
+      `Remove it. ${fix}`,
+    );
+  const length = [...name].length;
+  if (length > MODEL_NAME_MAX)
+    throw badRequest(
+      `Invalid model name: ${length} characters, the most is ${MODEL_NAME_MAX}.`,
+      'Pick a shorter model_name (or --name); model_metadata and description hold longer text.',
+    );
+  return name;
+}
