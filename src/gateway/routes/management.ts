@@ -34,7 +34,14 @@ const JSON_LIMIT = 1024 * 1024;
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
 const ROUTES: Route[] = [
-  ['GET', /^\/models$/, ({ app }) => ({ models: [...app.registry.models.values()].map((m) => modelView(app, m)) })],
+  [
+    'GET',
+    /^\/models$/,
+    ({ app }) => ({
+      // a chainlet's internal model is listed with its chain
+      models: [...app.registry.models.values()].filter((m) => m.chainId === undefined).map((m) => modelView(app, m)),
+    }),
+  ],
   [
     'POST',
     /^\/models\/push$/,
