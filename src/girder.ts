@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Deployments } from './control/deployments.ts';
 import { ChainEnvironments } from './control/chain-environments.ts';
 import { ChainRegistry } from './control/chain-registry.ts';
+import { chainletExtras } from './runtime/chainlet-env.ts';
 import { Chains } from './control/chains.ts';
 import { Environments } from './control/environments.ts';
 import { KeyRing } from './control/keys.ts';
@@ -108,6 +109,8 @@ export class Girder implements App {
       // A replica scaled down finishes what it has, streams included, within the requests' own deadline.
       drainGraceMs: options.predictTimeoutSeconds * 1000,
       maxWaiting: options.maxWaitingRequests,
+      // hops between chainlets go through this server, whose address is known once it listens
+      chainletExtras: chainletExtras(this.chainRegistry, options.dataDir, () => this.url),
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(

@@ -19,7 +19,7 @@ export const CHAIN_KEY_SECRET = 'baseten_chain_api_key';
 export function chainletConfig(graph: ChainGraphRecord, node: ChainletNode): ModelConfig {
   const s = node.settings;
   const h = s.healthChecks;
-  const secrets: Record<string, null> = {};
+  const secrets: Record<string, null> = { [CHAIN_KEY_SECRET]: null };
   for (const name of s.secrets) secrets[name] = null;
   return {
     model_name: node.name,

@@ -4,6 +4,7 @@ import type { ChainEnvironments } from '../control/chain-environments.ts';
 import type { ChainRegistry } from '../control/chain-registry.ts';
 import type { Chains } from '../control/chains.ts';
 import type { KeyRing } from '../control/keys.ts';
+import type { Sandbox } from '../runtime/sandbox.ts';
 import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
@@ -123,6 +124,8 @@ export interface App {
   chainRegistry: ChainRegistry;
   chains: Chains;
   chainEnvironments: ChainEnvironments;
+  /** How replicas are isolated; a chain push describes its chain file in it too. */
+  sandbox: Sandbox;
   secrets: Secrets;
   logs: LogBook;
   supervisor: Supervisor;

@@ -10,7 +10,8 @@ import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeC
 import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
-import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
+import { withSecrets } from './chainlet-env.ts';
+import type { ChainletExtras, ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 import { unavailable } from './unavailable.ts';
 
 export type { DeploymentStatus } from './deployment-runtime.ts';
@@ -127,7 +128,15 @@ export class Supervisor {
       return;
     }
     const { dataDir, secrets, registry, logs, probeIntervalMs = 2_000 } = this.#opts;
-    const host = { dataDir, secrets, environment: registry.environmentOf(d), logs, probeIntervalMs };
+    let extras: ChainletExtras | undefined;
+    try {
+      extras = this.#opts.chainletExtras?.(d);
+    } catch (err) {
+      this.#opts.logs.note(d.id, '-', 'error', `cannot start the chainlet: ${(err as Error).message}`);
+      return rt.slots.rejectAll(unavailable.cannotLaunch(d, (err as Error).message));
+    }
+    const env = { secrets: withSecrets(secrets, extras?.secrets), extraEnv: extras?.env };
+    const host = { dataDir, ...env, environment: registry.environmentOf(d), logs, probeIntervalMs };
     const replica = this.#createReplica(rt.replicaOptions(spec, host));
     rt.slots.replicas.push(replica);
     this.#watch(rt, replica);
@@ -259,6 +268,11 @@ export class Supervisor {
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
     const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
+  }
+
+  /** How the deployment's last replica that exited before it was ready ended, and what it printed. */
+  lastFailedStart(deploymentId: string): { exitInfo: string; output: string[] } | undefined {
+    return this.#deps.get(deploymentId)?.lastFailedStart;
   }
 
   /** What the deployment carries now (in flight, waiting, replicas), for the scaling view and tests. */
