@@ -25,11 +25,25 @@ export const DYNAMIC_CONFIG_FILE = 'dynamic_chainlet_config';
  *   const extras = chainletExtras(chainRegistry, dataDir, () => girder.url);
  */
 export function chainletExtras(chains: ChainRegistry, dataDir: string, gatewayUrl: () => string) {
-  return (d: DeploymentRecord): ChainletExtras | undefined => {
+  return (d: DeploymentRecord): ChainletExtras | string | undefined => {
+    try {
+      return extrasOf(chains, dataDir, gatewayUrl(), d);
+    } catch (err) {
+      return `cannot start the chainlet: ${(err as Error).message}`;
+    }
+  };
+}
+
+function extrasOf(
+  chains: ChainRegistry,
+  dataDir: string,
+  base: string,
+  d: DeploymentRecord,
+): ChainletExtras | undefined {
+  {
     const of = chains.chainletOf(d.id);
     if (!of) return undefined;
     const { chainDeployment } = of;
-    const base = gatewayUrl();
     const urls: Record<string, { predict_url: string }> = {};
     for (const dep of of.node.deps)
       urls[configKey(dep)] = { predict_url: `${base}${dependencyPath(chains, chainDeployment.chainlets, dep)}` };
@@ -40,7 +54,7 @@ export function chainletExtras(chains: ChainRegistry, dataDir: string, gatewayUr
     const secrets = new Map<string, string>();
     if (chainDeployment.invokeKey) secrets.set(CHAIN_KEY_SECRET, chainDeployment.invokeKey);
     return { secrets, env: { GIRDER_DYNAMIC_CHAINLET_CONFIG: file } };
-  };
+  }
 }
 
 /** A dependency's key in the config: the chainlet's name (as Truss), or `model:{name or id}`. */

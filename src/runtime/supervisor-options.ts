@@ -23,9 +23,9 @@ export interface SupervisorOptions {
   drainGraceMs?: number;
   /**
    * What a chainlet's replica gets besides a model's (`chainlet-env.ts`): more secrets (the chain key)
-   * and environment; undefined for a model's deployment.
+   * and environment; undefined for a model's deployment, a message when the chainlet cannot start.
    */
-  chainletExtras?: (d: DeploymentRecord) => ChainletExtras | undefined;
+  chainletExtras?: (d: DeploymentRecord) => ChainletExtras | string | undefined;
   /** Most requests that may wait for a slot of one deployment; beyond, 429 with Retry-After. Default 1000. */
   maxWaiting?: number;
 }

@@ -11,7 +11,7 @@ import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
 import { withSecrets } from './chainlet-env.ts';
-import type { ChainletExtras, ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
+import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 import { unavailable } from './unavailable.ts';
 
 export type { DeploymentStatus } from './deployment-runtime.ts';
@@ -122,19 +122,14 @@ export class Supervisor {
   #startReplica(rt: DeploymentRuntime): void {
     const d = rt.deployment;
     const spec = launchSpec(d.dir, d.config);
-    if (typeof spec === 'string') {
-      this.#opts.logs.note(d.id, '-', 'error', spec);
-      rt.slots.rejectAll(unavailable.cannotLaunch(d, spec));
+    const extras = typeof spec === 'string' ? undefined : this.#opts.chainletExtras?.(d);
+    if (typeof spec === 'string' || typeof extras === 'string') {
+      const problem = typeof spec === 'string' ? spec : (extras as string);
+      this.#opts.logs.note(d.id, '-', 'error', problem);
+      rt.slots.rejectAll(unavailable.cannotLaunch(d, problem));
       return;
     }
     const { dataDir, secrets, registry, logs, probeIntervalMs = 2_000 } = this.#opts;
-    let extras: ChainletExtras | undefined;
-    try {
-      extras = this.#opts.chainletExtras?.(d);
-    } catch (err) {
-      this.#opts.logs.note(d.id, '-', 'error', `cannot start the chainlet: ${(err as Error).message}`);
-      return rt.slots.rejectAll(unavailable.cannotLaunch(d, (err as Error).message));
-    }
     const env = { secrets: withSecrets(secrets, extras?.secrets), extraEnv: extras?.env };
     const host = { dataDir, ...env, environment: registry.environmentOf(d), logs, probeIntervalMs };
     const replica = this.#createReplica(rt.replicaOptions(spec, host));
