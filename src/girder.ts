@@ -1,6 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Deployments } from './control/deployments.ts';
+import { ChainEnvironments } from './control/chain-environments.ts';
+import { ChainRegistry } from './control/chain-registry.ts';
+import { chainletExtras } from './runtime/chainlet-env.ts';
+import { Chains } from './control/chains.ts';
 import { Environments } from './control/environments.ts';
 import { KeyRing } from './control/keys.ts';
 import { Pushes } from './control/pushes.ts';
@@ -45,6 +49,9 @@ export class Girder implements App {
   readonly environments: Environments;
   readonly pushes: Pushes;
   readonly keys: KeyRing;
+  readonly chainRegistry: ChainRegistry;
+  readonly chains: Chains;
+  readonly chainEnvironments: ChainEnvironments;
   readonly secrets: Secrets;
   readonly logs: LogBook;
   readonly supervisor: Supervisor;
@@ -69,6 +76,15 @@ export class Girder implements App {
     this.environments = new Environments(store, this.registry, this.deployments);
     this.pushes = new Pushes(this.registry, this.deployments, this.environments);
     this.keys = new KeyRing(store);
+    this.chainRegistry = new ChainRegistry(store, this.registry);
+    this.chains = new Chains(store, this.chainRegistry, this.keys);
+    this.chainEnvironments = new ChainEnvironments(
+      store,
+      this.chainRegistry,
+      this.chains,
+      this.deployments,
+      this.environments,
+    );
     this.secrets = new Secrets(store);
     this.logs = new LogBook(join(options.dataDir, 'logs'), {
       maxBytes: options.logMaxBytes,
@@ -93,6 +109,8 @@ export class Girder implements App {
       // A replica scaled down finishes what it has, streams included, within the requests' own deadline.
       drainGraceMs: options.predictTimeoutSeconds * 1000,
       maxWaiting: options.maxWaitingRequests,
+      // hops between chainlets go through this server, whose address is known once it listens
+      chainletExtras: chainletExtras(this.chainRegistry, options.dataDir, () => this.url),
     });
     this.webhookSecrets = new WebhookSecrets(store);
     this.webhooks = new WebhookSender(
@@ -128,7 +146,13 @@ export class Girder implements App {
     const g = new Girder(options, SqliteStore.open(join(options.dataDir, 'girder.db')), sandbox);
     // Now that the store, logs/ and run/ exist: nothing in the data dir is for anyone but Girder.
     for (const w of secureDataDir(options.dataDir, sandbox.dataDirTraversable)) console.error(`girder: warning: ${w}`);
-    await Promise.all([g.registry.load(), g.keys.load(), g.secrets.load(), g.webhookSecrets.load()]);
+    await Promise.all([
+      g.registry.load(),
+      g.chainRegistry.load(),
+      g.keys.load(),
+      g.secrets.load(),
+      g.webhookSecrets.load(),
+    ]);
     await g.#ensureAdminKey(opts.apiKey);
     await g.server.listen(options.port, options.host);
     g.supervisor.start();

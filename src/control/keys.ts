@@ -78,8 +78,41 @@ export class KeyRing {
     return timingSafeEqual(sha256(key), entry.digest) ? entry.record : undefined;
   }
 
+  /** The keys users made; chain-scoped keys are Girder's own, listed and revoked with their chains. */
   list(): ApiKeyRecord[] {
-    return [...this.#byPrefix.values()].map((e) => e.record);
+    return [...this.#byPrefix.values()].map((e) => e.record).filter((k) => k.chainDeploymentId === undefined);
+  }
+
+  /**
+   * A new chain-scoped invoke key for a chain deployment, not yet stored: the chain writer stores it
+   * with the chain deployment, in one transaction, then reports it with `added`.
+   *
+   * @example
+   *   const { key, record } = keys.mintChainKey(chainDeploymentId, modelIds);
+   */
+  mintChainKey(chainDeploymentId: string, modelIds: string[]): { key: string; record: ApiKeyRecord } {
+    let key = newApiKey();
+    while (this.#byPrefix.has(keyPrefix(key))) key = newApiKey();
+    const record: ApiKeyRecord = {
+      prefix: keyPrefix(key),
+      hash: sha256(key).toString('hex'),
+      name: null,
+      type: 'WORKSPACE_INVOKE',
+      modelIds,
+      createdAt: new Date().toISOString(),
+      chainDeploymentId,
+    };
+    return { key, record };
+  }
+
+  /** A key another writer stored (a chain key): now it verifies. */
+  added(record: ApiKeyRecord): void {
+    this.#byPrefix.set(record.prefix, { record, digest: Buffer.from(record.hash, 'hex') });
+  }
+
+  /** A key another writer deleted (a chain key revoked with its chain deployment): now it fails. */
+  removed(prefix: string): void {
+    this.#byPrefix.delete(prefix);
   }
 
   /** Creates a new random key; the plain key is returned once and never again. */

@@ -160,7 +160,9 @@ export class OpenAINames {
 
   #built(): Map<string, OpenAIName> {
     if (this.#index) return this.#index;
-    const models = [...this.#registry.models.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const models = [...this.#registry.models.values()]
+      .filter((m) => m.chainId === undefined) // a chainlet is not an OpenAI model
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     const index = new Map<string, OpenAIName>();
     for (const model of models) index.set(model.name, { name: model.name, model, alias: false });
     for (const model of models) {

@@ -1,4 +1,3 @@
-import { notFound } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import type { App } from './app-context.ts';
 import { authenticate, requireInvoke } from './auth.ts';
@@ -27,9 +26,10 @@ export function admit(
 ): { deployment: DeploymentRecord; headers: Record<string, string> } {
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
-  if (route.kind === 'chain') {
-    throw notFound(`Chain ${route.id} was not found.`, 'Chains are not supported by this Girder yet.');
-  }
-  const deployment = app.registry.resolve(route.id, route.target);
+  // a chain's target is served by its entrypoint chainlet's deployment (chain-registry.ts)
+  const deployment =
+    route.kind === 'chain'
+      ? app.chainRegistry.resolveEntrypoint(route.id, route.target)
+      : app.registry.resolve(route.id, route.target);
   return { deployment, headers: basetenHeaders(requestId, deployment) };
 }

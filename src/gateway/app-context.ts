@@ -1,6 +1,10 @@
 import type { Deployments } from '../control/deployments.ts';
 import type { Environments } from '../control/environments.ts';
+import type { ChainEnvironments } from '../control/chain-environments.ts';
+import type { ChainRegistry } from '../control/chain-registry.ts';
+import type { Chains } from '../control/chains.ts';
 import type { KeyRing } from '../control/keys.ts';
+import type { Sandbox } from '../runtime/sandbox.ts';
 import type { Pushes } from '../control/pushes.ts';
 import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
@@ -116,6 +120,12 @@ export interface App {
   environments: Environments;
   pushes: Pushes;
   keys: KeyRing;
+  /** Chains in memory (chains, chain deployments, chain environments); the two below change them. */
+  chainRegistry: ChainRegistry;
+  chains: Chains;
+  chainEnvironments: ChainEnvironments;
+  /** How replicas are isolated; a chain push describes its chain file in it too. */
+  sandbox: Sandbox;
   secrets: Secrets;
   logs: LogBook;
   supervisor: Supervisor;

@@ -50,6 +50,8 @@ function dispatch(
  * with a small body. Anything else, a route that does not parse included, is declined and node:http
  * answers it.
  */
+const FAST_ACTIONS: ReadonlySet<string> = new Set(['predict', 'sync', 'run_remote']);
+
 function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
   let route: Route;
   try {
@@ -61,7 +63,7 @@ function serveFast(app: App, req: FastRequest, res: FastResponse): boolean {
     serveFastOpenAI(app, req, res, route, newRequestId());
     return true;
   }
-  if (route.surface !== 'inference' || (route.action !== 'predict' && route.action !== 'sync')) return false;
+  if (route.surface !== 'inference' || !FAST_ACTIONS.has(route.action)) return false;
   const requestId = newRequestId();
   try {
     serveFastModelCall(app, req, res, route, requestId);

@@ -41,6 +41,13 @@ export interface ModelRecord {
   createdAt: string;
   /** Last number used for `deployment-N` names; never reused after a delete. */
   deploymentSeq: number;
+  /**
+   * Set on the internal model that runs one chainlet of a chain (absent on a pushed model): such
+   * models are hidden from model lists and answer only their chain's hops.
+   */
+  chainId?: string;
+  /** The chainlet's name in its chain, with `chainId`. */
+  chainletName?: string;
 }
 
 export interface DeploymentRecord {
@@ -80,6 +87,8 @@ export interface ApiKeyRecord {
   rpm?: number | null;
   /** Girder: tokens (prompt + completion) per minute this key may spend on `/v1`; absent or null, no limit. */
   tpm?: number | null;
+  /** Set on the chain-scoped key Girder made for a chain deployment; revoked with it. */
+  chainDeploymentId?: string;
 }
 
 /** A key's `/v1` limits as a change: a number sets one, null removes it, undefined keeps it. */

@@ -36,7 +36,9 @@ export type DeploymentStatus =
 /** What the supervisor gives a deployment's new replicas besides its own settings. */
 export interface ReplicaHost {
   dataDir: string;
-  secrets: Secrets;
+  secrets: Pick<Secrets, 'values'>;
+  /** Added to the replica's environment (a chainlet's GIRDER_DYNAMIC_CHAINLET_CONFIG). */
+  extraEnv?: Record<string, string>;
   /** The environment the deployment serves now, if any. */
   environment: EnvironmentRecord | undefined;
   logs: LogBook;
@@ -56,6 +58,8 @@ export class DeploymentRuntime {
   failures = 0;
   /** Consecutive replicas that exited before they were ever ready: past a limit, it stops trying. */
   failedStarts = 0;
+  /** The last replica that exited before it was ready: how it ended and what it printed (a chain push reports it). */
+  lastFailedStart: { exitInfo: string; output: string[] } | undefined;
   /** Set once it stopped trying to start: builds the 503 its requests get, until `retry()`. */
   gaveUp: (() => GirderError) | undefined;
   everReady = false;
@@ -101,6 +105,8 @@ export class DeploymentRuntime {
   crashed(replica: Replica, maxFailedStarts: number, logs: LogBook): number | undefined {
     this.failures++;
     const serving = this.live.some((r) => r.routable);
+    if (!replica.wasReady)
+      this.lastFailedStart = { exitInfo: replica.exitInfo, output: logs.output(this.deployment.id, replica.id) };
     if (!replica.wasReady && ++this.failedStarts >= maxFailedStarts && maxFailedStarts > 0) {
       const { failedStarts, deployment } = this;
       this.gaveUp = () =>
@@ -133,7 +139,7 @@ export class DeploymentRuntime {
     return {
       deploymentId: d.id,
       spec,
-      env: replicaEnv({ dataDir, deployment: d, spec, secrets, environment }),
+      env: { ...replicaEnv({ dataDir, deployment: d, spec, secrets, environment }), ...host.extraEnv },
       capacity: runtime?.predict_concurrency ?? 1,
       logs,
       startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,

@@ -4,6 +4,7 @@
  */
 
 import { type ErrorCode, GirderError } from '../errors.ts';
+import { chainError } from './chain-errors.ts';
 
 /** Liveness, readiness and predict of the node and python runners (Truss's server). */
 export const RUNNER_PATHS = {
@@ -89,6 +90,8 @@ export function errorAnswer(
   logsHint: () => string,
 ): GirderError {
   if (code) return runnerError(code, status, body);
+  const chain = chainError(status, body);
+  if (chain) return chain;
   return new GirderError(
     'application_error',
     modelErrorMessage(body),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,20 @@ export interface SpawnPlan {
 
 /** Girder's own directory, where the runners live: every sandbox shows it read-only. */
 const GIRDER_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
+/**
+ * Girder's dependencies, where they really are: a chainlet's runner loads zod and undici from them,
+ * and a checkout may link its node_modules from elsewhere (a git worktree), which the bind of
+ * GIRDER_ROOT alone would show as a dangling link.
+ */
+function girderModules(): string[] {
+  try {
+    const real = realpathSync(join(GIRDER_ROOT, 'node_modules'));
+    return real.startsWith(`${GIRDER_ROOT}/`) ? [] : [real];
+  } catch {
+    return [];
+  }
+}
 
 interface Tools {
   env: string;
@@ -139,7 +153,13 @@ export class Sandbox {
   ): Promise<SpawnPlan> {
     const tools = this.#tools!;
     const python = await pythonInstall(env);
-    const readOnly = [GIRDER_ROOT, nodePrefix(), ...supportFiles(env), ...(this.#opts.readOnly ?? [])];
+    const readOnly = [
+      GIRDER_ROOT,
+      ...girderModules(),
+      nodePrefix(),
+      ...supportFiles(env),
+      ...(this.#opts.readOnly ?? []),
+    ];
     if (python) {
       readOnly.push(...python.trees);
       // After Node's directory (first), before shims that need what the sandbox hides.

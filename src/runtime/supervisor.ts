@@ -10,6 +10,7 @@ import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeC
 import { DeploymentLeftovers } from './run-dirs.ts';
 import { launchSpec } from './runners/launch.ts';
 import type { SlotClass } from './slots.ts';
+import { withSecrets } from './chainlet-env.ts';
 import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 import { unavailable } from './unavailable.ts';
 
@@ -121,13 +122,16 @@ export class Supervisor {
   #startReplica(rt: DeploymentRuntime): void {
     const d = rt.deployment;
     const spec = launchSpec(d.dir, d.config);
-    if (typeof spec === 'string') {
-      this.#opts.logs.note(d.id, '-', 'error', spec);
-      rt.slots.rejectAll(unavailable.cannotLaunch(d, spec));
+    const extras = typeof spec === 'string' ? undefined : this.#opts.chainletExtras?.(d);
+    if (typeof spec === 'string' || typeof extras === 'string') {
+      const problem = typeof spec === 'string' ? spec : (extras as string);
+      this.#opts.logs.note(d.id, '-', 'error', problem);
+      rt.slots.rejectAll(unavailable.cannotLaunch(d, problem));
       return;
     }
     const { dataDir, secrets, registry, logs, probeIntervalMs = 2_000 } = this.#opts;
-    const host = { dataDir, secrets, environment: registry.environmentOf(d), logs, probeIntervalMs };
+    const env = { secrets: withSecrets(secrets, extras?.secrets), extraEnv: extras?.env };
+    const host = { dataDir, ...env, environment: registry.environmentOf(d), logs, probeIntervalMs };
     const replica = this.#createReplica(rt.replicaOptions(spec, host));
     rt.slots.replicas.push(replica);
     this.#watch(rt, replica);
@@ -259,6 +263,11 @@ export class Supervisor {
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
     const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
+  }
+
+  /** How the deployment's last replica that exited before it was ready ended, and what it printed. */
+  lastFailedStart(deploymentId: string): { exitInfo: string; output: string[] } | undefined {
+    return this.#deps.get(deploymentId)?.lastFailedStart;
   }
 
   /** What the deployment carries now (in flight, waiting, replicas), for the scaling view and tests. */

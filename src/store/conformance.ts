@@ -1,5 +1,6 @@
 import { describe } from 'node:test';
 import { asyncRecordsConformance } from './conformance-async.ts';
+import { chainRecordsConformance } from './conformance-chains.ts';
 import { controlRecordsConformance } from './conformance-control.ts';
 import { usageConformance } from './conformance-usage.ts';
 import type { Store } from './store.ts';
@@ -16,5 +17,6 @@ export function storeConformance(name: string, makeStore: () => Promise<Store>):
     controlRecordsConformance(makeStore);
     asyncRecordsConformance(makeStore);
     usageConformance(makeStore);
+    chainRecordsConformance(makeStore);
   });
 }

@@ -7,6 +7,7 @@ import { BUNDLE_CONTENT_TYPE, packDir } from '../../control/packaging/bundle.ts'
 import { type Client, type CommonOpts, common, connect, run } from '../client.ts';
 import { printJson } from '../format.ts';
 import { curlSnippet, exportLine, pythonSnippet } from '../snippets.ts';
+import { pushChainFile } from './push-chain.ts';
 import { type DeploymentView, waitForDeployment } from './wait.ts';
 
 interface PushAnswer {
@@ -132,8 +133,8 @@ export function registerPush(program: Command): void {
   common(
     program
       .command('push')
-      .description('upload a model directory as a new deployment')
-      .argument('<dir>', 'model directory (with config.yaml)')
+      .description('upload a model directory, or a chain file and its folder, as a new deployment')
+      .argument('<dir>', 'model directory (with config.yaml), or a chain file (chain.ts)')
       .option('--name <name>', "model name (default: config.yaml's model_name)")
       .option('--promote', 'promote the new deployment to production')
       .option('--environment <name>', 'promote the new deployment to this environment (created if needed)')
@@ -143,6 +144,9 @@ export function registerPush(program: Command): void {
   ).action(
     run(async (dirArg: string, opts: PushOpts, cmd: Command) => {
       const dir = resolve(dirArg);
+      if (/\.(ts|mts|js|mjs)$/.test(dir) && statSync(dir, { throwIfNoEntry: false })?.isFile()) {
+        return pushChainFile(connect(cmd), dir, opts);
+      }
       if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${dirArg} is not a directory.`);
       if (!(Number(opts.timeout) > 0))
         throw new Error(`--timeout must be a positive number of seconds, not "${opts.timeout}".`);

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Girder } from '../../girder.ts';
 import type { SandboxMode } from '../../runtime/sandbox.ts';
+import { deployHelloChain } from './serve-chain-example.ts';
 import { deployExamples, printQuickstart, waitActive } from './serve-examples.ts';
 
 const intOption =
@@ -186,6 +187,7 @@ export function registerServe(program: Command): void {
         const ids = await deployExamples(g);
         await waitActive(g, ids, 120_000);
         printQuickstart(g, ids);
+        await deployHelloChain(g);
       }
       console.log(
         g.url === 'http://127.0.0.1:8080' && g.options.dataDir === resolve('.girder')

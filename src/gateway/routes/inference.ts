@@ -19,10 +19,12 @@ export function handleInference(
   route: InferenceRoute,
   requestId: string,
 ): Promise<void> | void {
-  if (route.action === 'predict' || route.action === 'sync') {
+  if (route.action === 'predict' || route.action === 'sync' || route.action === 'run_remote') {
     serveModelCall(app, req, res, route, requestId);
     return;
   }
+  if (route.kind === 'chain' && route.action === 'async_predict')
+    throw badRequest(`async_predict is for models, and ${route.id} is a chain.`, 'Call async_run_remote on a chain.');
   const { deployment, headers } = admit(app, req, route, requestId);
   switch (route.action) {
     case 'wake':
@@ -34,12 +36,8 @@ export function handleInference(
       return handleAsyncSubmit(app, req, res, deployment, requestId);
     case 'async_queue_status':
       return handleQueueStatus(app, req, res, deployment, requestId);
-    case 'run_remote':
     case 'async_run_remote':
-      throw badRequest(
-        `${route.action} is for chains, and ${route.id} is a model.`,
-        `Call ${route.action === 'run_remote' ? 'predict' : 'async_predict'} on a model.`,
-      );
+      throw badRequest(`async_run_remote is for chains, and ${route.id} is a model.`, 'Call async_predict on a model.');
   }
 }
 
@@ -80,10 +78,11 @@ function modelCall(
   requestId: string,
   body: BodySource,
 ): void {
+  const call = callKind(app, route);
   const { deployment, headers } = admit(app, req, route, requestId);
-  if (route.action === 'predict' && req.method !== 'POST')
+  if (route.action !== 'sync' && req.method !== 'POST')
     throw badRequest(
-      `predict takes POST, not ${req.method}.`,
+      `${route.action} takes POST, not ${req.method}.`,
       'Send POST; other methods reach the model through sync/{route}.',
     );
   const max = app.options.maxBodyBytes;
@@ -104,16 +103,49 @@ function modelCall(
         cls: 'sync',
         method: req.method ?? 'POST',
         path: route.action === 'sync' ? route.rest : null,
-        headers: req.rawHeaders,
+        headers: call === 'chain' ? withChainRequestId(req.rawHeaders, requestId) : req.rawHeaders,
         body: b,
         requestId,
         res,
         responseHeaders: headers,
         deadline,
         bodyTimeoutMs: runtime.streaming_read_timeout * 1000,
-        wrapErrors: route.action === 'predict',
+        // a hop answers the chains wire form to the calling chainlet, as it is
+        wrapErrors: call !== 'hop' && route.action !== 'sync',
         onEnd,
       }),
     onEnd,
   );
+}
+
+/**
+ * Which call a sync route is: a model's predict or sync, a chain's run_remote (its entrypoint, errors
+ * as ErrorResponses), or a hop between chainlets (run_remote on a chainlet's internal model, errors in
+ * the chains wire form). The wrong action for the target is a 400 naming the right one.
+ */
+function callKind(app: App, route: InferenceRoute): 'model' | 'chain' | 'hop' {
+  if (route.kind === 'chain') {
+    if (route.action === 'run_remote') return 'chain';
+    throw badRequest(
+      `${route.action} is for models, and ${route.id} is a chain.`,
+      'Call run_remote on a chain: POST /chain-{id}/{production|development|environments/{name}|deployment/{id}}/run_remote.',
+    );
+  }
+  const chainlet = app.registry.models.get(route.id)?.chainId;
+  if (chainlet !== undefined) {
+    if (route.action === 'run_remote') return 'hop';
+    throw badRequest(
+      `Model ${route.id} is a chainlet of chain ${chainlet}: call the chain.`,
+      `POST /chain-${chainlet}/production/run_remote.`,
+    );
+  }
+  if (route.action === 'run_remote')
+    throw badRequest(`run_remote is for chains, and ${route.id} is a model.`, 'Call predict on a model.');
+  return 'model';
+}
+
+/** The request's headers, with its id as the chain's request id unless the caller sent one. */
+function withChainRequestId(raw: string[], requestId: string): string[] {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'x-baseten-chain-request-id') return raw;
+  return [...raw, 'x-baseten-chain-request-id', requestId];
 }

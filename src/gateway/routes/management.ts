@@ -10,6 +10,7 @@ import { decodeSegment } from '../target.ts';
 import { followLogs } from './logs.ts';
 import { OPENAI_ROUTES } from './openai-admin.ts';
 import { EnvCreate, EnvPromote, KeyCreate, Promote, SecretPut } from './management-bodies.ts';
+import { CHAIN_PUSH_ROUTES } from './chain-push.ts';
 import { SCALING_ROUTES } from './scaling.ts';
 import { defined, parse } from './validation.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
@@ -34,7 +35,14 @@ const JSON_LIMIT = 1024 * 1024;
 const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
 
 const ROUTES: Route[] = [
-  ['GET', /^\/models$/, ({ app }) => ({ models: [...app.registry.models.values()].map((m) => modelView(app, m)) })],
+  [
+    'GET',
+    /^\/models$/,
+    ({ app }) => ({
+      // a chainlet's internal model is listed with its chain
+      models: [...app.registry.models.values()].filter((m) => m.chainId === undefined).map((m) => modelView(app, m)),
+    }),
+  ],
   [
     'POST',
     /^\/models\/push$/,
@@ -170,6 +178,7 @@ const ROUTES: Route[] = [
     },
   ],
   ...SCALING_ROUTES,
+  ...CHAIN_PUSH_ROUTES,
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
   [
     'POST',

@@ -172,8 +172,12 @@ export function fromWireError(chainlet: string, status: number, body: unknown): 
 
 const SDK_DIR = new URL('.', import.meta.url).pathname;
 
+/** Girder's runtime (the deployed runner and its stubs), whose frames are no user's either. */
+const RUNTIME_DIR = new URL('../../runtime/', import.meta.url).pathname;
+
 /** The SDK's own modules (the frames of a hop, a stub, a policy); its tests are user code. */
 function isSdkFile(file: string): boolean {
+  if (file.startsWith(RUNTIME_DIR) && !file.endsWith('.test.ts')) return true;
   return file.startsWith(SDK_DIR) && !file.slice(SDK_DIR.length).includes('/') && !file.endsWith('.test.ts');
 }
 

@@ -37,8 +37,29 @@ export async function serve(
   input: InputSchema,
   text: string,
 ): Promise<Answer> {
+  let value: unknown;
   try {
-    const parsed = input.safeParse(JSON.parse(text));
+    value = JSON.parse(text);
+  } catch (err) {
+    return errorAnswer(name, err);
+  }
+  return serveValue(name, instance, input, value);
+}
+
+/**
+ * `serve` for a body already parsed from JSON (the deployed runner parses it).
+ *
+ * @example
+ *   const answer = await serveValue('SayHello', instance, SayHello.chainletSpec.input, { name: 'Ada' });
+ */
+export async function serveValue(
+  name: string,
+  instance: ChainletInstance,
+  input: InputSchema,
+  value: unknown,
+): Promise<Answer> {
+  try {
+    const parsed = input.safeParse(value);
     if (!parsed.success) throw new InputValidationError(`invalid input: ${describeIssues(parsed.error)}`);
     const out = await instance.runRemote(parsed.data);
     if (isAsyncIterable(out)) return await startStream(name, out);

@@ -23,6 +23,8 @@ export const toModel = (r: Row): ModelRecord => ({
   name: String(r.name),
   createdAt: String(r.created_at),
   deploymentSeq: Number(r.deployment_seq),
+  // Only on a chainlet's model, so that a pushed model reads as it was written.
+  ...(r.chain_id != null && { chainId: String(r.chain_id), chainletName: String(r.chainlet_name) }),
 });
 
 export const toDeployment = (r: Row): DeploymentRecord => ({
@@ -57,6 +59,7 @@ export const toApiKey = (r: Row): ApiKeyRecord => ({
   // Only when set, so that a key without limits reads as it was written.
   ...(r.rpm != null && { rpm: Number(r.rpm) }),
   ...(r.tpm != null && { tpm: Number(r.tpm) }),
+  ...(r.chain_deployment_id != null && { chainDeploymentId: String(r.chain_deployment_id) }),
 });
 
 export const toSecret = (r: Row): SecretRecord => ({

@@ -96,4 +96,39 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (hour, key_prefix, model_id)
   );
   `,
+  `
+  CREATE TABLE chains (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    deployment_seq INTEGER NOT NULL DEFAULT 0
+  );
+  -- A chainlet's internal model goes with its chain (and takes its deployments and environments).
+  ALTER TABLE models ADD COLUMN chain_id TEXT REFERENCES chains(id) ON DELETE CASCADE;
+  ALTER TABLE models ADD COLUMN chainlet_name TEXT;
+  CREATE INDEX models_chain ON models(chain_id) WHERE chain_id IS NOT NULL;
+  CREATE TABLE chain_deployments (
+    id TEXT PRIMARY KEY,
+    chain_id TEXT NOT NULL REFERENCES chains(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    is_development INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    dir TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    chainlets TEXT NOT NULL,
+    invoke_key TEXT
+  );
+  CREATE INDEX chain_deployments_chain ON chain_deployments(chain_id);
+  CREATE TABLE chain_environments (
+    chain_id TEXT NOT NULL REFERENCES chains(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    current_deployment_id TEXT,
+    promotion TEXT NOT NULL,
+    PRIMARY KEY (chain_id, name)
+  );
+  -- A chain deployment's key goes with it.
+  ALTER TABLE api_keys ADD COLUMN chain_deployment_id TEXT REFERENCES chain_deployments(id) ON DELETE CASCADE;
+  `,
 ];

@@ -14,13 +14,21 @@ import type {
   WebhookSecretRecord,
 } from '../../records/async.ts';
 import type { UsageQuery, UsageRecord } from '../../records/usage.ts';
-import type { Store } from '../store.ts';
+import type { ChainDeploymentRecord, ChainEnvironmentRecord, ChainRecord } from '../../records/chains.ts';
+import type { ChainDeploymentUpdate, ChainDeploymentWrite, ChainletEnvironmentWrite, Store } from '../store.ts';
+import { ChainTables } from './chains.ts';
+import {
+  insertApiKeyRow,
+  insertDeploymentRow,
+  insertModelRow,
+  putEnvironmentRow,
+  type Run,
+  updateDeploymentRow,
+} from './writes.ts';
 import { writeAsyncBatch } from './async-batch.ts';
 import { PRAGMAS } from './pragmas.ts';
 import { MIGRATIONS } from './schema.ts';
 import {
-  DEPLOYMENT_COLUMNS,
-  json,
   type Row,
   toApiKey,
   toUsage,
@@ -32,7 +40,6 @@ import {
   toSecret,
   toWebhookSecret,
 } from './rows.ts';
-import { setClause } from './set-clause.ts';
 import { transaction } from './transaction.ts';
 import { addUsageBatch } from './usage-batch.ts';
 import { BatchWriter } from './writer.ts';
@@ -48,10 +55,13 @@ export class SqliteStore implements Store {
   readonly #stmts = new Map<string, StatementSync>();
   /** Async request batches go to a writer thread (a file database), or this connection (`:memory:`). */
   readonly #writer: BatchWriter | undefined;
+  readonly #runner: Run = (sql, ...params) => this.#run(sql, ...params);
+  readonly #chains: ChainTables;
 
   private constructor(db: DatabaseSync, writer: BatchWriter | undefined) {
     this.#db = db;
     this.#writer = writer;
+    this.#chains = new ChainTables(db, (sql) => this.#stmt(sql));
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
@@ -87,13 +97,7 @@ export class SqliteStore implements Store {
   }
 
   async insertModel(m: ModelRecord): Promise<void> {
-    this.#run(
-      'INSERT INTO models (id, name, created_at, deployment_seq) VALUES (?, ?, ?, ?)',
-      m.id,
-      m.name,
-      m.createdAt,
-      m.deploymentSeq,
-    );
+    insertModelRow(this.#runner, m);
   }
 
   async deleteModel(id: string): Promise<void> {
@@ -113,25 +117,11 @@ export class SqliteStore implements Store {
   }
 
   async insertDeployment(d: DeploymentRecord): Promise<void> {
-    this.#run(
-      `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      d.id,
-      d.modelId,
-      d.name,
-      d.createdAt,
-      d.isDevelopment ? 1 : 0,
-      d.active ? 1 : 0,
-      d.dir,
-      json(d.config),
-      json(d.autoscaling),
-      d.labels == null ? null : json(d.labels),
-    );
+    insertDeploymentRow(this.#runner, d);
   }
 
   async updateDeployment(id: string, patch: Partial<Omit<DeploymentRecord, 'id' | 'modelId'>>): Promise<void> {
-    const set = setClause(patch, DEPLOYMENT_COLUMNS);
-    if (set) this.#run(`UPDATE deployments SET ${set.sql} WHERE id = ?`, ...set.values, id);
+    updateDeploymentRow(this.#runner, id, patch);
   }
 
   async deleteDeployment(id: string): Promise<void> {
@@ -143,18 +133,7 @@ export class SqliteStore implements Store {
   }
 
   async putEnvironment(e: EnvironmentRecord): Promise<void> {
-    this.#run(
-      `INSERT INTO environments (model_id, name, created_at, current_deployment_id, autoscaling, promotion)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (model_id, name) DO UPDATE SET current_deployment_id = excluded.current_deployment_id,
-         autoscaling = excluded.autoscaling, promotion = excluded.promotion`,
-      e.modelId,
-      e.name,
-      e.createdAt,
-      e.currentDeploymentId,
-      json(e.autoscaling),
-      json(e.promotion),
-    );
+    putEnvironmentRow(this.#runner, e);
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
@@ -162,17 +141,7 @@ export class SqliteStore implements Store {
   }
 
   async insertApiKey(k: ApiKeyRecord): Promise<void> {
-    this.#run(
-      'INSERT INTO api_keys (prefix, hash, name, type, model_ids, created_at, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      k.prefix,
-      k.hash,
-      k.name,
-      k.type,
-      k.modelIds == null ? null : json(k.modelIds),
-      k.createdAt,
-      k.rpm ?? null,
-      k.tpm ?? null,
-    );
+    insertApiKeyRow(this.#runner, k);
   }
 
   async setApiKeyLimits(prefix: string, limits: ApiKeyLimits): Promise<boolean> {
@@ -273,6 +242,46 @@ export class SqliteStore implements Store {
 
   async deleteWebhookSecret(id: string): Promise<boolean> {
     return this.#run('DELETE FROM webhook_secrets WHERE id = ?', id) > 0;
+  }
+
+  async listChains(): Promise<ChainRecord[]> {
+    return this.#chains.listChains();
+  }
+
+  async insertChain(chain: ChainRecord): Promise<void> {
+    this.#chains.insertChain(chain);
+  }
+
+  async deleteChain(id: string): Promise<void> {
+    this.#chains.deleteChain(id);
+  }
+
+  async nextChainDeploymentSeq(chainId: string): Promise<number> {
+    return this.#chains.nextChainDeploymentSeq(chainId);
+  }
+
+  async listChainDeployments(): Promise<ChainDeploymentRecord[]> {
+    return this.#chains.listChainDeployments();
+  }
+
+  async insertChainDeployment(write: ChainDeploymentWrite): Promise<void> {
+    this.#chains.insertChainDeployment(write);
+  }
+
+  async updateChainDeployment(update: ChainDeploymentUpdate): Promise<void> {
+    this.#chains.updateChainDeployment(update);
+  }
+
+  async deleteChainDeployment(id: string): Promise<void> {
+    this.#chains.deleteChainDeployment(id);
+  }
+
+  async listChainEnvironments(): Promise<ChainEnvironmentRecord[]> {
+    return this.#chains.listChainEnvironments();
+  }
+
+  async putChainEnvironment(env: ChainEnvironmentRecord, chainlets: ChainletEnvironmentWrite): Promise<void> {
+    this.#chains.putChainEnvironment(env, chainlets);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { registerHooks } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Model, ModelInit } from '../../../sdk/index.ts';
+import { chainletModel } from './chainlet.ts';
 
 /** The fields of GIRDER_CONFIG the runner reads; Girder has filled their defaults. */
 interface RunnerConfig {
@@ -26,7 +27,7 @@ const CHAINS_URL = new URL('../../../sdk/chains/index.ts', import.meta.url).href
  * Lets model code `import { HttpError } from 'girder'` (and chain code `girder/chains`) wherever its snapshot lives: the bare name
  * resolves to this Girder's SDK, so models need no node_modules of their own for it.
  */
-function resolveGirderImports(): void {
+export function resolveGirderImports(): void {
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'girder' || specifier === 'girder/sdk') return { url: SDK_URL, shortCircuit: true };
@@ -51,6 +52,21 @@ export async function createModel(env: NodeJS.ProcessEnv): Promise<LoadedModel> 
   const config = JSON.parse(required(env, 'GIRDER_CONFIG')) as RunnerConfig & Record<string, unknown>;
   const file = join(modelDir, config.model_module_dir ?? 'model', config.model_class_filename ?? 'model.ts');
   const className = config.model_class_name ?? 'Model';
+  const concurrency = config.runtime?.predict_concurrency ?? 1;
+  const slots = Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1;
+  // a chainlet's deployment (control/chain-config.ts): its config names the chainlet to serve
+  const chainlet = config.girder_chainlet;
+  if (typeof chainlet === 'string') {
+    const model = await chainletModel({
+      file,
+      name: chainlet,
+      secrets: await readSecrets(env.GIRDER_SECRETS_DIR),
+      environment: JSON.parse(env.GIRDER_ENVIRONMENT ?? 'null') as ModelInit['environment'],
+      dataDir: resolve(modelDir, config.data_dir ?? 'data'),
+      configPath: env.GIRDER_DYNAMIC_CHAINLET_CONFIG,
+    });
+    return { model, concurrency: slots };
+  }
 
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const ModelClass = module[className] ?? module.default;
@@ -66,8 +82,7 @@ export async function createModel(env: NodeJS.ProcessEnv): Promise<LoadedModel> 
   const model = new (ModelClass as new (init: ModelInit) => Model)(init);
   if (typeof model.predict !== 'function') throw new Error(`${className} in ${file} has no predict method.`);
 
-  const concurrency = config.runtime?.predict_concurrency ?? 1;
-  return { model, concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1 };
+  return { model, concurrency: slots };
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

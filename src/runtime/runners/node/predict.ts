@@ -165,7 +165,8 @@ function drained(res: Reply): Promise<void> {
 function fail(res: Reply, ctx: RequestContext, err: unknown): void {
   // A model that stops because ctx.signal fired did what it was asked; that is no error.
   if (ctx.aborted && (err as Error | null)?.name === 'AbortError') return;
-  console.error(err);
+  if ((err as { wireBody?: unknown } | null)?.wireBody === undefined) console.error(err);
+  else console.error(`chainlet failed: ${(err as { wireBody: string }).wireBody}`);
   if (res.headersSent) {
     // Mid-stream: cut the connection so the client sees a truncated response, but only after the
     // chunks already yielded left (writes are corked until the next tick).
@@ -175,7 +176,14 @@ function fail(res: Reply, ctx: RequestContext, err: unknown): void {
   res.setHeader('x-baseten-error-source', '04');
   res.setHeader('x-baseten-error-code', '600');
   res.setHeader('content-type', 'application/json');
-  send(res, errorStatus(err), 'application/json', JSON.stringify({ error: errorMessage(err) }));
+  // a chainlet's failure carries its answer in the chains wire form (chainlet.ts)
+  const wire = (err as { wireBody?: unknown } | null)?.wireBody;
+  send(
+    res,
+    errorStatus(err),
+    'application/json',
+    typeof wire === 'string' ? wire : JSON.stringify({ error: errorMessage(err) }),
+  );
 }
 
 function destroy(res: Reply): void {
