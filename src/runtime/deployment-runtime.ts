@@ -24,6 +24,8 @@ export const NO_LOAD: Readonly<DeploymentLoad> = {
 };
 
 export type DeploymentStatus =
+  | 'BUILDING'
+  | 'BUILD_FAILED'
   | 'DEPLOYING'
   | 'DEPLOY_FAILED'
   | 'LOADING_MODEL'
@@ -133,7 +135,7 @@ export class DeploymentRuntime {
     return {
       deploymentId: d.id,
       spec,
-      env: replicaEnv({ dataDir, deployment: d, spec, secrets, environment }),
+      env: withSpecEnv(replicaEnv({ dataDir, deployment: d, spec, secrets, environment }), spec),
       capacity: runtime?.predict_concurrency ?? 1,
       logs,
       startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
@@ -172,4 +174,17 @@ export class DeploymentRuntime {
     const { served } = this.slots;
     return { inflight, parked: sync + async, parkedAsync: async, replicas: this.live.length, ready, starting, served };
   }
+}
+
+/**
+ * The replica's environment with its launch's own on top: a built environment's `VIRTUAL_ENV` or
+ * `GIRDER_NODE_MODULES`, and its `bin` before the rest of PATH.
+ *
+ * @example
+ *   withSpecEnv({ PATH: '/usr/bin' }, { env: { VIRTUAL_ENV: '/v' }, binDir: '/v/bin' }) // → { PATH: '/v/bin:/usr/bin', VIRTUAL_ENV: '/v' }
+ */
+export function withSpecEnv(env: Record<string, string>, spec: Pick<LaunchSpec, 'env' | 'binDir'>) {
+  const out = { ...env, ...spec.env };
+  if (spec.binDir) out.PATH = `${spec.binDir}:${env.PATH ?? '/usr/bin:/bin'}`;
+  return out;
 }

@@ -96,4 +96,7 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (hour, key_prefix, model_id)
   );
   `,
+  `
+  ALTER TABLE deployments ADD COLUMN build TEXT;
+  `,
 ];

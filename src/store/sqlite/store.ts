@@ -114,8 +114,8 @@ export class SqliteStore implements Store {
 
   async insertDeployment(d: DeploymentRecord): Promise<void> {
     this.#run(
-      `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels, build)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       d.id,
       d.modelId,
       d.name,
@@ -126,6 +126,7 @@ export class SqliteStore implements Store {
       json(d.config),
       json(d.autoscaling),
       d.labels == null ? null : json(d.labels),
+      d.build == null ? null : json(d.build),
     );
   }
 
