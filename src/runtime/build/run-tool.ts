@@ -63,7 +63,10 @@ export function runTool(
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const said = log.tail.filter((l) => l.trim()).slice(-15);
+      const printed = log.tail.filter((l) => l.trim()).slice(-15);
+      // pip and npm say what went wrong on their error lines: those alone, when there are some.
+      const errors = printed.filter((l) => /^(ERROR|error|npm (ERR!|error))\b/.test(l));
+      const said = errors.length ? errors : printed;
       reject(new BuildError([`${opts.shown ?? command} ${how}${said.length ? ':' : '.'}`, ...said].join('\n')));
     });
   });
