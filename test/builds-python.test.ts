@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { builtStatus, modelDir, preferLocalIndex, trussModel } from './builds.harness.ts';
-import { call, startGirder } from './helpers.ts';
+import { Girder } from '../src/girder.ts';
+import { call, pushDir, startGirder } from './helpers.ts';
+import { tempDir } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
 preferLocalIndex();
@@ -121,4 +123,36 @@ test('a bad build key is refused at push, naming it', async (t) => {
   const girder = await startGirder(t);
   const dir = modelDir(t, trussModel('model_name: bad\nrequirements: six\n', '', '1'));
   await assert.rejects(girder.push(dir), /config.yaml: requirements: must be a list of strings/);
+});
+
+test('a build cut short by a stop runs again at the next start, and a development push builds too', async (t) => {
+  const dataDir = tempDir(t, 'girder-build-restart-');
+  const dir = modelDir(t, trussModel('model_name: again\nrequirements: [six, attrs]\n', IMPORTS, USES));
+  const first = await Girder.start({ dataDir, port: 0, probeIntervalMs: 200 });
+  const key = first.newAdminKey!;
+  const pushed = await pushDir(first.url, key, dir);
+  assert.equal(pushed.deployment.status, 'BUILDING');
+  await first.close(); // its pip is stopped; nothing half-built counts
+
+  const girder = await startGirder(t, { dataDir, apiKey: key });
+  assert.equal(await builtStatus(girder.g, pushed.deployment.id), 'BUILT');
+  const d = girder.g.registry.deployments.get(pushed.deployment.id)!;
+  await waitFor(() => girder.g.supervisor.status(d).status === 'ACTIVE', 30_000, 'production to serve');
+  const r = await call(`${girder.url}/model-${pushed.model.id}/production/predict`, {
+    headers: girder.auth,
+    body: '{}',
+  });
+  assert.equal(r.json.six, '1.17.0');
+
+  const dev = modelDir(t, trussModel('model_name: again\nrequirements: [idna]\n', 'import idna', 'idna.__version__'));
+  const devPush = await girder.push(dev, { development: 'true' });
+  assert.equal(devPush.deployment.status, 'BUILDING');
+  assert.equal(await builtStatus(girder.g, devPush.deployment.id), 'BUILT');
+  const devD = girder.g.registry.deployments.get(devPush.deployment.id)!;
+  await waitFor(() => girder.g.supervisor.status(devD).status === 'ACTIVE', 30_000, 'development to serve');
+  const r2 = await call(`${girder.url}/model-${pushed.model.id}/development/predict`, {
+    headers: girder.auth,
+    body: '{}',
+  });
+  assert.equal(r2.status, 200, r2.text);
 });

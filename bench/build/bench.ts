@@ -43,7 +43,11 @@ async function pushToAnswer(dir: string): Promise<{ push: number; built: number;
   const push = performance.now() - t0;
   await builtStatus(girder.g, r.deployment.id);
   const built = performance.now() - t0;
-  await waitFor(async () => (await predict(r.model.id, `deployment/${r.deployment.id}`)).status === 200, 60_000, 'an answer');
+  await waitFor(
+    async () => (await predict(r.model.id, `deployment/${r.deployment.id}`)).status === 200,
+    60_000,
+    'an answer',
+  );
   return { push, built, answer: performance.now() - t0 };
 }
 
