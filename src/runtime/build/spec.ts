@@ -54,8 +54,9 @@ function inside(key: string, path: string): string {
 /** requirements.txt's lines, or pyproject.toml's `[project] dependencies` (read by Girder's python3). */
 async function requirementsFile(dir: string, file: string, readPyproject: (text: string) => Promise<string[]>) {
   let text: string;
+  const path = join(dir, inside('requirements_file', file));
   try {
-    text = await readFile(join(dir, inside('requirements_file', file)), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch {
     throw bad('requirements_file', `${file} is not in the model directory`);
   }
