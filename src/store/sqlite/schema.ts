@@ -131,4 +131,8 @@ export const MIGRATIONS: string[] = [
   -- A chain deployment's key goes with it.
   ALTER TABLE api_keys ADD COLUMN chain_deployment_id TEXT REFERENCES chain_deployments(id) ON DELETE CASCADE;
   `,
+  `
+  -- What a deployment's build made or why it failed (runtime/build/).
+  ALTER TABLE deployments ADD COLUMN build TEXT;
+  `,
 ];
