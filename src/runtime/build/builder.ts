@@ -140,7 +140,38 @@ export class Builder {
     });
   }
 
+  /**
+   * Builds what `dir` needs before the push that waits on it can go on (a chain's folder, whose file
+   * must import its packages to be described): the BUILT record, null when there is nothing to build,
+   * or a 400 with the tool's own error. Its log is the build log of `logId`.
+   *
+   * @example
+   *   const build = await builder.buildNow(chainDeploymentId, snapshotDir, chainBuildConfig('chain.ts'));
+   */
+  async buildNow(logId: string, dir: string, config: ModelConfig): Promise<DeploymentBuild | null> {
+    const planned = await this.plan(dir, config);
+    if (!planned || planned.status === 'BUILT') return planned;
+    const outcome = await this.#execute(logId, dir, config, planned);
+    if (outcome.status === 'BUILD_FAILED')
+      throw badRequest(
+        `The build failed: ${outcome.error}`,
+        'Fix the package.json (or build commands) and push again.',
+      );
+    return outcome;
+  }
+
   async #build(id: string, dir: string, config: ModelConfig, started: DeploymentBuild): Promise<void> {
+    const outcome = await this.#execute(id, dir, config, started);
+    // Only if the deployment still holds what was built (a development push may have replaced it).
+    const current = this.#opts.registry.deployments.get(id);
+    if (!current || current.dir !== dir || current.build?.startedAt !== started.startedAt || this.#closed) return;
+    await this.#opts.pushes.buildEnded(id, outcome).catch((err) => {
+      if (!(err instanceof GirderError)) throw err;
+    });
+  }
+
+  /** Runs a build to its end, writing its log: the BUILT or BUILD_FAILED record. */
+  async #execute(id: string, dir: string, config: ModelConfig, started: DeploymentBuild): Promise<DeploymentBuild> {
     const log = await this.logs.open(id);
     log.signal = this.#abort.signal;
     let outcome: DeploymentBuild;
@@ -157,12 +188,7 @@ export class Builder {
       outcome = { ...started, status: 'BUILD_FAILED', runs: runs.n, error: message, finishedAt: now() };
     }
     await log.close();
-    // Only if the deployment still holds what was built (a development push may have replaced it).
-    const current = this.#opts.registry.deployments.get(id);
-    if (!current || current.dir !== dir || current.build?.startedAt !== started.startedAt || this.#closed) return;
-    await this.#opts.pushes.buildEnded(id, outcome).catch((err) => {
-      if (!(err instanceof GirderError)) throw err;
-    });
+    return outcome;
   }
 
   /** Builds what the plan lacks, each part through the cache (so two pushes of one hash build once). */
