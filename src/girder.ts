@@ -82,6 +82,7 @@ export class Girder implements App {
       registry: this.registry,
       pushes: this.pushes,
       forOthers: sandbox.dataDirTraversable,
+      sandbox,
     });
     this.keys = new KeyRing(store);
     this.chainRegistry = new ChainRegistry(store, this.registry);

@@ -112,3 +112,12 @@ test("a deployment's built environments are shown read-only inside the hidden da
   const binds = m.filter((x) => x.startsWith('--ro-bind') || x.startsWith('--bind'));
   assert.ok(!binds.some((x) => x.endsWith('/envs') || x.endsWith('/envs/python')), 'not the other environments');
 });
+
+test('a build writes only its environment under the data dir, and starts where it is told', () => {
+  const env = '/srv/girder/data/envs/python/9c1e';
+  const args = bwrapArgs(view({ writable: [env, '/etc/passwd-elsewhere'], workDir: env }));
+  const m = mounts(args);
+  assert.ok(m.indexOf(`--bind ${env}`) > m.indexOf('--tmpfs /srv/girder/data'), 'bound after the data dir is hidden');
+  assert.ok(!m.some((x) => x.includes('passwd-elsewhere')), 'nothing outside the data dir becomes writable');
+  assert.deepEqual(args.slice(-2), ['--chdir', env]);
+});

@@ -21,6 +21,10 @@ export interface SandboxView {
   secretsDir: string;
   /** Its built environments under the data dir (`envs/python/<hash>`, …), read-only. */
   envDirs?: string[];
+  /** A build's output directories under the data dir (`envs/<kind>/<hash>`): the only writable ones but the run dir. */
+  writable?: string[];
+  /** Where the process starts (a build tool's working directory); the snapshot by default. */
+  workDir?: string;
   /** A user namespace of its own (bwrap run unprivileged, when Girder is not root). */
   unshareUser: boolean;
 }
@@ -67,7 +71,8 @@ export function bwrapArgs(view: SandboxView): string[] {
   m.bind('--bind', view.runDir);
   m.bind('--ro-bind', view.secretsDir);
   for (const e of view.envDirs ?? []) if (within(e, view.dataDir)) m.bind('--ro-bind', e);
-  args.push('--chdir', view.snapshot);
+  for (const w of view.writable ?? []) if (within(w, view.dataDir)) m.bind('--bind', w);
+  args.push('--chdir', view.workDir ?? view.snapshot);
   return args;
 }
 

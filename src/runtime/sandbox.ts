@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { grantDirs, type ReplicaDirs } from './replica-dirs.ts';
@@ -26,6 +26,12 @@ export interface ReplicaLaunch {
   spec: LaunchSpec;
   /** The replica protocol's environment, PORT included. */
   env: Record<string, string>;
+  /** A build tool's (`runtime/build/`): the directories it writes, made its own first. */
+  writable?: string[];
+  /** A build tool's working directory (one of `writable`); the snapshot by default. */
+  workDir?: string;
+  /** More host paths it reads (a build tool's package indexes and config files). */
+  readOnly?: string[];
 }
 
 /** What to spawn for it: the command (maybe wrapped), as whom, and a note for its log. */
@@ -122,7 +128,8 @@ export class Sandbox {
   }
 
   /** The command, environment and user of one replica, after giving its directories to that user. */
-  async plan({ deploymentId, spec, env }: ReplicaLaunch): Promise<SpawnPlan> {
+  async plan(launch: ReplicaLaunch): Promise<SpawnPlan> {
+    const { deploymentId, spec, env } = launch;
     const runDir = join(this.#opts.dataDir, 'run', deploymentId);
     const dirs: ReplicaDirs = {
       snapshot: resolve(spec.cwd),
@@ -133,19 +140,21 @@ export class Sandbox {
     const id = this.#opts.users.identityFor(dirs.snapshot);
     if (id) await grantDirs(id, dirs, this.#shared);
     else if (this.#tools) await mkdir(dirs.home, { recursive: true, mode: 0o700 });
+    for (const w of launch.writable ?? []) await ownDir(w, id);
     const isolated = this.#tools !== null || id !== undefined;
     // An isolated replica cannot use Girder's HOME (and must not): caches go to its run dir.
     const childEnv = isolated ? { ...env, HOME: dirs.home, TMPDIR: '/tmp' } : env;
     const who = id ? `uid ${id.uid}` : runningAsRoot() ? 'root' : "Girder's user";
     if (!this.#tools) {
       const note = isolated ? `not sandboxed, as ${who}` : 'not sandboxed';
-      return { command: spec.command, args: spec.args, cwd: dirs.snapshot, env: childEnv, ...id, note };
+      const cwd = launch.workDir ?? dirs.snapshot;
+      return { command: spec.command, args: spec.args, cwd, env: childEnv, ...id, note };
     }
-    return this.#bwrapPlan(spec, dirs, childEnv, id, who);
+    return this.#bwrapPlan(launch, dirs, childEnv, id, who);
   }
 
   async #bwrapPlan(
-    spec: LaunchSpec,
+    { spec, writable, workDir, readOnly: extra = [] }: ReplicaLaunch,
     dirs: ReplicaDirs,
     env: Record<string, string>,
     id: ReplicaIdentity | undefined,
@@ -159,6 +168,7 @@ export class Sandbox {
       nodePrefix(),
       ...supportFiles(env),
       ...(this.#opts.readOnly ?? []),
+      ...extra,
     ];
     if (python) {
       readOnly.push(...python.trees);
@@ -173,6 +183,8 @@ export class Sandbox {
       ...dirs,
       dataDir: this.#opts.dataDir,
       envDirs: spec.envDirs,
+      writable,
+      workDir,
     };
     const args = [
       '--ignore-signal=TERM',
@@ -188,6 +200,12 @@ export class Sandbox {
     ];
     return { command: tools.env, args, cwd: dirs.snapshot, env, note: `sandboxed by bwrap, as ${who}` };
   }
+}
+
+/** Makes a build's output directory, and gives it to the user the build runs as (when Girder is root). */
+async function ownDir(dir: string, id: ReplicaIdentity | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (id) await chown(dir, id.uid, id.gid);
 }
 
 /** setpriv's arguments that make root inside the sandbox the replica's user for good, or none. */

@@ -4,12 +4,14 @@ import type { Registry, RegistryEvent } from '../../control/registry.ts';
 import { badRequest, GirderError } from '../../errors.ts';
 import type { DeploymentBuild, DeploymentRecord } from '../../records/control.ts';
 import type { ModelConfig } from '../../records/model-config.ts';
+import type { Sandbox } from '../sandbox.ts';
 import { detectModel } from '../../control/packaging/detect.ts';
 import { BuildLogs, type BuildLogWriter } from './build-log.ts';
 import { EnvCache } from './env-cache.ts';
 import { download, place } from './external-data.ts';
 import { buildNodeEnv } from './node-env.ts';
 import { allReady, type BuildPlan, dataDirOf, planBuild, readPyproject } from './plan.ts';
+import { openJail } from './jail.ts';
 import { buildPythonEnv } from './python-env.ts';
 import { BuildError } from './run-tool.ts';
 import { buildSpec, isEmpty } from './spec.ts';
@@ -24,6 +26,8 @@ export interface BuilderOptions {
   gcGraceMs?: number;
   /** Replicas run unsandboxed as users of their own: virtualenvs only from interpreters they may run. */
   forOthers?: boolean;
+  /** Where the build tools run (`jail.ts`): the replicas' sandbox. Without it, as Girder itself (unit tests). */
+  sandbox?: Sandbox;
 }
 
 const now = (): string => new Date().toISOString();
@@ -179,7 +183,7 @@ export class Builder {
     try {
       const plan = await this.#planOf(dir, config);
       const envs = plan ? envsOf(plan) : { envs: {} };
-      if (plan) await this.#run(log, plan, dir, config, runs);
+      if (plan) await this.#run(id, log, plan, dir, config, runs);
       log.write('girder', runs.n ? `build finished (${runs.n} steps run)` : 'build finished: everything was cached');
       outcome = { ...started, ...envs, status: 'BUILT', runs: runs.n, error: null, finishedAt: now() };
     } catch (err) {
@@ -192,15 +196,22 @@ export class Builder {
   }
 
   /** Builds what the plan lacks, each part through the cache (so two pushes of one hash build once). */
-  async #run(log: BuildLogWriter, plan: BuildPlan, dir: string, config: ModelConfig, runs: { n: number }) {
+  async #run(id: string, log: BuildLogWriter, plan: BuildPlan, dir: string, config: ModelConfig, runs: { n: number }) {
     const { spec } = plan;
+    const { sandbox, dataDir } = this.#opts;
+    const jailFor = sandbox ? (writable: string) => openJail(sandbox, dataDir, id, dir, writable) : undefined;
     const py = plan.python;
     if (py && 'missing' in py) throw new BuildError(py.missing);
     if (py) {
       log.write('girder', `python ${py.interp.version} (${py.interp.executable}): environment ${py.hash}`);
-      const built = await this.envs.ensure('python', py.hash, (venv) => {
+      const built = await this.envs.ensure('python', py.hash, async (venv) => {
         runs.n += (spec.python?.requirements.length ? 1 : 0) + spec.buildCommands.length;
-        return buildPythonEnv(log, py.interp, spec.python?.requirements ?? [], spec.buildCommands, venv, dir);
+        const jail = await jailFor?.(venv);
+        try {
+          await buildPythonEnv(log, py.interp, spec.python?.requirements ?? [], spec.buildCommands, venv, dir, jail);
+        } finally {
+          await jail?.close();
+        }
       });
       if (!built) log.write('girder', `python environment ${py.hash}: cached, nothing to install`);
     }
@@ -209,7 +220,7 @@ export class Builder {
       log.write('girder', `node ${process.version}: environment ${node.hash}`);
       const built = await this.envs.ensure('node', node.hash, (target) => {
         runs.n += 1 + spec.buildCommands.length;
-        return buildNodeEnv(log, dir, spec.node!, spec.buildCommands, target);
+        return buildNodeEnv(log, dir, spec.node!, spec.buildCommands, target, jailFor);
       });
       if (!built) log.write('girder', `node environment ${node.hash}: cached, nothing to install`);
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import type { BuildLogWriter } from './build-log.ts';
+import type { Jail } from './jail.ts';
 import { BuildError, runTool, toolEnv } from './run-tool.ts';
 import type { BuildSpec } from './spec.ts';
 
@@ -71,25 +72,31 @@ export async function buildNodeEnv(
   spec: NodeSpec,
   buildCommands: string[],
   target: string,
+  openJail?: (writable: string) => Promise<Jail>,
 ): Promise<void> {
   const work = `${target}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(work, { recursive: true, mode: 0o755 });
+  let jail: Jail | undefined;
   try {
     await writeFile(join(work, 'package.json'), spec.packageJson);
     if (spec.lockfile) await writeFile(join(work, spec.lockfile.name), spec.lockfile.text);
     for (const rel of localDeps(spec.packageJson)) await cp(join(dir, rel), join(work, rel), { recursive: true });
     for (const rc of ['.npmrc']) await cp(join(dir, rc), join(work, rc)).catch(() => {});
     const env = toolEnv(process.env, { npm_config_update_notifier: 'false' });
+    jail = await openJail?.(work);
     const npmArgs = [spec.lockfile ? 'ci' : 'install', '--install-links', '--no-audit', '--no-fund'];
-    await runTool(log, 'npm', npmArgs, { env, cwd: work });
+    await runTool(log, 'npm', npmArgs, { env, cwd: work, jail });
     for (const command of buildCommands)
-      await runTool(log, '/bin/sh', ['-c', command], { env, cwd: work, shown: command });
+      await runTool(log, '/bin/sh', ['-c', command], { env, cwd: work, jail, shown: command });
     await runTool(log, 'chmod', ['-R', 'a+rX', work], {
       env,
       shown: 'chmod -R a+rX (replicas read it as their own users)',
     });
+    await jail?.close();
+    jail = undefined;
     await rename(work, target);
   } catch (err) {
+    await jail?.close().catch(() => {});
     await rm(work, { recursive: true, force: true });
     throw err;
   }

@@ -4,6 +4,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import type { BuildLogWriter } from './build-log.ts';
+import type { Jail } from './jail.ts';
 import { BuildError, runTool, toolEnv } from './run-tool.ts';
 
 /** A Python interpreter of this machine, as a virtualenv is made from it. */
@@ -139,9 +140,10 @@ export async function buildPythonEnv(
   commands: string[],
   dir: string,
   cwd: string,
+  jail?: Jail,
 ): Promise<void> {
   const env = toolEnv();
-  await runTool(log, interp.executable, ['-m', 'venv', '--without-pip', dir], { env });
+  await runTool(log, interp.executable, ['-m', 'venv', '--without-pip', dir], { env, jail });
   const python = join(dir, 'bin', 'python');
   // `pip` in the venv: the interpreter's pip, aimed at the venv (for build commands and the model).
   const pip = `#!/bin/sh\nexec '${interp.executable}' -m pip --python '${python}' "$@"\n`;
@@ -153,7 +155,7 @@ export async function buildPythonEnv(
     const file = join(dir, '.girder-requirements.txt');
     await writeFile(file, `${requirements.join('\n')}\n`);
     const args = ['-m', 'pip', '--python', python, 'install', '--no-input', '--progress-bar', 'off', '-r', file];
-    await runTool(log, interp.executable, args, { env, shown: `pip install ${requirements.join(' ')}` }).catch(
+    await runTool(log, interp.executable, args, { env, jail, shown: `pip install ${requirements.join(' ')}` }).catch(
       (err: BuildError) => {
         if (/No module named pip/.test(err.message))
           throw new BuildError(
@@ -164,7 +166,8 @@ export async function buildPythonEnv(
     );
   }
   const venvEnv = { ...env, VIRTUAL_ENV: dir, PATH: `${join(dir, 'bin')}:${env.PATH}` };
-  for (const command of commands) await runTool(log, '/bin/sh', ['-c', command], { env: venvEnv, cwd, shown: command });
+  for (const command of commands)
+    await runTool(log, '/bin/sh', ['-c', command], { env: venvEnv, cwd, jail, shown: command });
   await runTool(log, 'chmod', ['-R', 'a+rX', dir], {
     env,
     shown: 'chmod -R a+rX (replicas read it as their own users)',

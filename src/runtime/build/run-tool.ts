@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { INHERITED_ENV } from '../replica-env.ts';
 import type { BuildLogWriter } from './build-log.ts';
+import type { Jail } from './jail.ts';
 
 /** A build step that failed: its message is the tool's own last lines. */
 export class BuildError extends Error {}
@@ -35,18 +36,21 @@ export function toolEnv(parent: NodeJS.ProcessEnv = process.env, extra: Record<s
  * @example
  *   await runTool(log, 'python3', ['-m', 'venv', dir], { env: toolEnv() });
  */
-export function runTool(
+export async function runTool(
   log: BuildLogWriter,
   command: string,
   args: string[],
-  opts: { env: Record<string, string>; cwd?: string; shown?: string },
+  opts: { env: Record<string, string>; cwd?: string; shown?: string; jail?: Jail },
 ): Promise<void> {
   log.write('girder', `$ ${opts.shown ?? [command, ...args].join(' ')}`);
   log.tail = [];
+  const plan = opts.jail ? await opts.jail.plan(command, args, opts) : { command, args, cwd: opts.cwd, env: opts.env };
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: opts.env,
-      cwd: opts.cwd,
+    const child = spawn(plan.command, plan.args, {
+      env: plan.env,
+      cwd: plan.cwd,
+      uid: 'uid' in plan ? plan.uid : undefined,
+      gid: 'gid' in plan ? plan.gid : undefined,
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: log.signal,
       killSignal: 'SIGKILL',
