@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAsync } from './commands/async.ts';
 import { registerAutoscaling } from './commands/autoscaling.ts';
 import { registerGc } from './commands/builds.ts';
+import { registerChains } from './commands/chains.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerModels } from './commands/models.ts';
@@ -23,6 +24,7 @@ const program = new Command('girder')
 registerServe(program);
 registerPush(program);
 registerModels(program);
+registerChains(program);
 registerPredict(program);
 registerAsync(program);
 registerLogs(program);

@@ -1,9 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Client, type CommonOpts, common, connect, resolveDeployment, resolveModel, run } from '../client.ts';
+import { type Client, type CommonOpts, common, connect, resolveDeployment, run } from '../client.ts';
 import { printJson, printTable } from '../format.ts';
+import { chainAutoscaling } from './chains-autoscaling.ts';
+import { resolveTarget } from './chains-resolve.ts';
 
-interface AutoscalingOpts extends CommonOpts {
+export interface AutoscalingOpts extends CommonOpts {
   deployment?: string;
+  chainlet?: string;
   environment?: string;
   min?: number;
   max?: number;
@@ -22,7 +25,7 @@ const integer = (v: string): number => {
 };
 
 /** Flag → Baseten's field in UpdateAutoscalingSettingsV1. */
-const FIELDS = {
+export const FIELDS = {
   min: 'min_replica',
   max: 'max_replica',
   window: 'autoscaling_window',
@@ -33,7 +36,7 @@ const FIELDS = {
 } as const;
 
 /** The settings to send: the flags given, by Baseten's names. */
-function patchOf(opts: AutoscalingOpts): Record<string, number> {
+export function patchOf(opts: AutoscalingOpts): Record<string, number> {
   const patch: Record<string, number> = {};
   for (const [flag, field] of Object.entries(FIELDS)) {
     const v = opts[flag as keyof typeof FIELDS];
@@ -80,7 +83,13 @@ async function autoscaling(client: Client, modelId: string, opts: AutoscalingOpt
 }
 
 /** Sends a change and prints the server's answer (or, with --json, only that). */
-async function report(client: Client, method: string, path: string, body: unknown, opts: CommonOpts): Promise<void> {
+export async function report(
+  client: Client,
+  method: string,
+  path: string,
+  body: unknown,
+  opts: CommonOpts,
+): Promise<void> {
   const answer = await client.api<{ status: string; message: string }>(method, path, body);
   if (opts.json) printJson(answer);
   else console.log(`${answer.status}: ${answer.message}`);
@@ -89,6 +98,7 @@ async function report(client: Client, method: string, path: string, body: unknow
 /**
  * `girder autoscaling MODEL [--deployment D | --environment E] [--min N --max N …]`: shows an
  * environment's (default production) or a deployment's autoscaling settings, changing first those given.
+ * For a chain, `--chainlet NAME` says whose settings in the environment change (chains-autoscaling.ts).
  *
  * @example
  *   registerAutoscaling(program); // girder autoscaling my-model --min 0 --max 4 --scale-down-delay 60
@@ -98,8 +108,9 @@ export function registerAutoscaling(program: Command): void {
     program
       .command('autoscaling')
       .description("show or change an environment's (default production) or a deployment's autoscaling settings")
-      .argument('<model>', 'model id or name')
+      .argument('<model-or-chain>', 'model or chain, by id or name')
       .option('-d, --deployment <id>', 'a deployment (id or name) instead of an environment')
+      .option('-c, --chainlet <name>', 'for a chain: the chainlet whose settings in the environment change')
       .option('-e, --environment <name>', 'the environment (default production); its deployment follows it')
       .option('--min <n>', 'min_replica (0 scales to zero when idle)', integer)
       .option('--max <n>', 'max_replica', integer)
@@ -116,7 +127,10 @@ export function registerAutoscaling(program: Command): void {
   ).action(
     run(async (model: string, opts: AutoscalingOpts, cmd: Command) => {
       const client = connect(cmd);
-      await autoscaling(client, await resolveModel(client, model), opts);
+      const target = await resolveTarget(client, model);
+      if (target.kind === 'chain') return chainAutoscaling(client, target.id, opts);
+      if (opts.chainlet !== undefined) throw new Error(`--chainlet is for chains, and "${model}" is a model.`);
+      await autoscaling(client, target.id, opts);
     }),
   );
 }

@@ -10,6 +10,8 @@ import {
   run,
 } from '../client.ts';
 import { printJson, printTable, shortTime } from '../format.ts';
+import { promoteChain, setChainActive } from './chains.ts';
+import { resolveTarget } from './chains-resolve.ts';
 import type { DeploymentView } from './wait.ts';
 
 interface ModelView {
@@ -98,14 +100,16 @@ export function registerModels(program: Command): void {
   common(
     program
       .command('promote')
-      .description('make a deployment serve production (or another environment)')
-      .argument('<model>', 'model id or name')
+      .description("make a deployment (or a chain's) serve production (or another environment)")
+      .argument('<model-or-chain>', 'model or chain, by id or name')
       .argument('<deployment>', 'deployment id or name')
       .option('--environment <name>', 'environment to promote to (created if needed)', 'production'),
   ).action(
     run(async (model: string, deployment: string, opts: CommonOpts & { environment: string }, cmd: Command) => {
       const client = connect(cmd);
-      const id = await resolveModel(client, model);
+      const target = await resolveTarget(client, model);
+      if (target.kind === 'chain') return promoteChain(client, target.id, deployment, opts.environment, opts);
+      const id = target.id;
       const dep = await resolveDeployment(client, id, deployment);
       let promoted: DeploymentView;
       if (opts.environment === 'production') {
@@ -135,12 +139,14 @@ export function registerModels(program: Command): void {
             ? 'let a deactivated deployment serve again'
             : 'stop a deployment and refuse its requests',
         )
-        .argument('<model>', 'model id or name')
+        .argument('<model-or-chain>', 'model or chain, by id or name')
         .argument('<deployment>', 'deployment id or name'),
     ).action(
       run(async (model: string, deployment: string, opts: CommonOpts, cmd: Command) => {
         const client = connect(cmd);
-        const id = await resolveModel(client, model);
+        const target = await resolveTarget(client, model);
+        if (target.kind === 'chain') return setChainActive(client, target.id, deployment, action, opts);
+        const id = target.id;
         const dep = await resolveDeployment(client, id, deployment);
         const answer = await client.api('POST', `/models/${id}/deployments/${encodeURIComponent(dep)}/${action}`);
         if (opts.json) return printJson(answer);

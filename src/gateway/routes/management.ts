@@ -12,6 +12,7 @@ import { followLogs } from './logs.ts';
 import { OPENAI_ROUTES } from './openai-admin.ts';
 import { EnvCreate, EnvPromote, KeyCreate, Promote, SecretPut } from './management-bodies.ts';
 import { CHAIN_PUSH_ROUTES } from './chain-push.ts';
+import { CHAIN_ROUTES } from './chains.ts';
 import { SCALING_ROUTES } from './scaling.ts';
 import { defined, parse } from './validation.ts';
 import { apiKeyView, deploymentView, environmentView, modelView, secretView } from './views.ts';
@@ -181,6 +182,7 @@ const ROUTES: Route[] = [
   ...SCALING_ROUTES,
   ...CHAIN_PUSH_ROUTES,
   ...BUILD_ROUTES,
+  ...CHAIN_ROUTES,
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
   [
     'POST',

@@ -13,7 +13,8 @@ export const INSTANCE_TYPE = {
   gpu_type: null,
   gpu_memory_limit_mib: null,
 };
-const TEAM = 'default';
+/** One workspace: the `team_name` of everything. */
+export const TEAM = 'default';
 
 /** ModelV1 of Baseten's management API. */
 export function modelView(app: App, m: ModelRecord) {
