@@ -20,6 +20,12 @@ export interface NewChainDeployment {
   graph: ChainGraphRecord;
   /** The development chain deployment: replaces the existing one. */
   development?: boolean;
+  /**
+   * With `development`: the existing development chain deployment is not removed here but returned
+   * as `previous`, and keeps serving `development` until the caller removes it (`discard`), once the
+   * new one is ready: a re-push that fails leaves the last good one serving.
+   */
+  keepPrevious?: boolean;
 }
 
 const CHAIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -75,17 +81,19 @@ export class Chains {
    * @example
    *   const { deployment } = await chains.createDeployment({ chainName: 'hello', dir, graph });
    */
-  async createDeployment(
-    input: NewChainDeployment,
-  ): Promise<{ chain: ChainRecord; created: boolean; deployment: ChainDeploymentRecord }> {
+  async createDeployment(input: NewChainDeployment): Promise<{
+    chain: ChainRecord;
+    created: boolean;
+    deployment: ChainDeploymentRecord;
+    previous?: ChainDeploymentRecord;
+  }> {
     const modelDeps = this.#modelDependencies(input.graph);
     const { chain, created } = await this.chainNamed(input.chainName);
-    if (input.development) {
-      const old = this.#chains.developmentOf(chain.id);
-      if (old) await this.#remove(old);
-    }
+    const old = input.development ? this.#chains.developmentOf(chain.id) : undefined;
+    if (old && !input.keepPrevious) await this.#remove(old);
+    // inserted after `old`: while both exist, the registries' developmentOf() still finds `old` first
     const deployment = await this.#insert(chain, input.dir, input.graph, input.development === true, modelDeps);
-    return { chain, created, deployment };
+    return { chain, created, deployment, ...(old && input.keepPrevious && { previous: old }) };
   }
 
   /**

@@ -131,4 +131,9 @@ export const MIGRATIONS: string[] = [
   -- A chain deployment's key goes with it.
   ALTER TABLE api_keys ADD COLUMN chain_deployment_id TEXT REFERENCES chain_deployments(id) ON DELETE CASCADE;
   `,
+  `
+  -- A chain's async request (async_run_remote): the chain and chain deployment it names.
+  ALTER TABLE async_requests ADD COLUMN chain_id TEXT;
+  ALTER TABLE async_requests ADD COLUMN chain_deployment_id TEXT;
+  `,
 ];
