@@ -128,7 +128,10 @@ test('the entrypoint rejecting its input fails the request at once with a clear 
   assert.equal(done.status, 'FAILED');
   assert.equal(done.errors.length, 1);
   assert.equal(done.errors[0].code, 'MODEL_INVALID_INPUT');
-  assert.match(done.errors[0].message, /^HTTP 400: invalid input: `names\.0`: Invalid input: expected string, received number$/);
+  assert.match(
+    done.errors[0].message,
+    /^HTTP 400: invalid input: `names\.0`: Invalid input: expected string, received number$/,
+  );
   const [hook] = hooks.for(sub.json.request_id);
   assert.equal(hook.body.data, null);
   assert.deepEqual(hook.body.errors, done.errors);
