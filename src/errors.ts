@@ -65,6 +65,10 @@ export type ErrorReason =
   /** The deployment's replica cannot start: no model file, or it exited before it could serve. */
   | 'replica_cannot_start'
   | 'shutting_down'
+  /** The deployment's build is still running (`runtime/build/`). */
+  | 'building'
+  /** The deployment's build failed: its requirements, package.json or build commands. */
+  | 'build_failed'
   /** The model answered, with an error status. */
   | 'model_error'
   /** The model stopped sending a streamed answer for longer than `streaming_read_timeout`. */

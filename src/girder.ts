@@ -19,6 +19,7 @@ import { WebhookSecrets } from './queue/webhook-secrets.ts';
 import { WebhookSender } from './queue/webhooks.ts';
 import { secureDataDir } from './runtime/data-dir-modes.ts';
 import { Autoscaler } from './runtime/autoscaler/autoscaler.ts';
+import { Builder } from './runtime/build/builder.ts';
 import { LogBook } from './runtime/logs.ts';
 import { Replica } from './runtime/replica.ts';
 import { ReplicaUsers } from './runtime/replica-users.ts';
@@ -55,6 +56,7 @@ export class Girder implements App {
   readonly secrets: Secrets;
   readonly logs: LogBook;
   readonly supervisor: Supervisor;
+  readonly builder: Builder;
   readonly autoscaler: Autoscaler;
   readonly webhookSecrets: WebhookSecrets;
   readonly webhooks: WebhookSender;
@@ -75,6 +77,12 @@ export class Girder implements App {
     this.deployments = new Deployments(store, this.registry);
     this.environments = new Environments(store, this.registry, this.deployments);
     this.pushes = new Pushes(this.registry, this.deployments, this.environments);
+    this.builder = new Builder({
+      dataDir: options.dataDir,
+      registry: this.registry,
+      pushes: this.pushes,
+      forOthers: sandbox.dataDirTraversable,
+    });
     this.keys = new KeyRing(store);
     this.chainRegistry = new ChainRegistry(store, this.registry);
     this.chains = new Chains(store, this.chainRegistry, this.keys);
@@ -156,6 +164,7 @@ export class Girder implements App {
     await g.#ensureAdminKey(opts.apiKey);
     await g.server.listen(options.port, options.host);
     g.supervisor.start();
+    g.builder.start();
     await g.queue.start();
     return g;
   }
@@ -182,6 +191,7 @@ export class Girder implements App {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.server.close();
+      this.builder.close();
       // The queue stops first: requests in flight stay IN_PROGRESS on disk and run again at the next start.
       await this.queue.close();
       const replicas = this.supervisor.close();

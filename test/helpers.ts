@@ -48,7 +48,7 @@ export interface Running {
 
 export interface PushAnswer {
   model: { id: string; name: string };
-  deployment: { id: string; name: string; environment: string | null };
+  deployment: { id: string; name: string; environment: string | null; status: string };
   warnings: string[];
 }
 

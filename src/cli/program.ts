@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerAsync } from './commands/async.ts';
 import { registerAutoscaling } from './commands/autoscaling.ts';
+import { registerGc } from './commands/builds.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerModels } from './commands/models.ts';
@@ -31,4 +32,5 @@ registerKeys(program);
 registerUsage(program);
 registerSecrets(program);
 registerWebhookSecrets(program);
+registerGc(program);
 await program.parseAsync();

@@ -22,9 +22,8 @@ export function chainletConfig(graph: ChainGraphRecord, node: ChainletNode): Mod
   const secrets: Record<string, null> = { [CHAIN_KEY_SECRET]: null };
   for (const name of s.secrets) secrets[name] = null;
   return {
+    ...chainBuildConfig(graph.file),
     model_name: node.name,
-    description: null,
-    model_metadata: {},
     environment_variables: { ...s.envVariables },
     secrets,
     runtime: {
@@ -38,13 +37,43 @@ export function chainletConfig(graph: ChainGraphRecord, node: ChainletNode): Mod
         restart_check_delay_seconds: h.restartCheckDelaySeconds ?? null,
       },
     },
+    model_class_name: node.name,
+    raw: { model_name: node.name, girder_chainlet: node.name },
+  };
+}
+
+/**
+ * What a chain's folder is built with before its chainlets are known: the chain file as a node
+ * model, so a `package.json` beside it is installed as for a TypeScript model (`runtime/build/`).
+ *
+ * @example
+ *   chainBuildConfig('chain.ts').model_class_filename; // 'chain.ts'
+ */
+export function chainBuildConfig(file: string): ModelConfig {
+  return {
+    model_name: null,
+    description: null,
+    model_metadata: {},
+    environment_variables: {},
+    secrets: {},
+    runtime: {
+      predict_concurrency: 1,
+      streaming_read_timeout: 60,
+      predict_timeout_seconds: null,
+      health_checks: {
+        startup_threshold_seconds: null,
+        stop_traffic_threshold_seconds: null,
+        restart_threshold_seconds: null,
+        restart_check_delay_seconds: null,
+      },
+    },
     docker_server: null,
     model_module_dir: '.',
-    model_class_filename: graph.file,
-    model_class_name: node.name,
+    model_class_filename: file,
+    model_class_name: 'Chainlet',
     data_dir: 'data',
     resources: {},
-    raw: { model_name: node.name, girder_chainlet: node.name },
+    raw: {},
   };
 }
 

@@ -6,9 +6,10 @@ import {
   type ChainRecord,
   chainletModelName,
 } from '../records/chains.ts';
-import type { DeploymentRecord, ModelRecord } from '../records/control.ts';
+import type { DeploymentBuild, DeploymentRecord, ModelRecord } from '../records/control.ts';
 import type { Store } from '../store/store.ts';
 import { chainletAutoscaling, chainletConfig } from './chain-config.ts';
+import { chainName } from './model-name.ts';
 import type { ChainRegistry } from './chain-registry.ts';
 import { keyPrefix, type KeyRing } from './keys.ts';
 
@@ -26,9 +27,9 @@ export interface NewChainDeployment {
    * new one is ready: a re-push that fails leaves the last good one serving.
    */
   keepPrevious?: boolean;
+  /** What the folder's build made (its package.json's packages), shared by every chainlet. */
+  build?: DeploymentBuild | null;
 }
-
-const CHAIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const now = (): string => new Date().toISOString();
 
 /**
@@ -61,9 +62,8 @@ export class Chains {
    * @example
    *   const { chain } = await chains.chainNamed('hello-chain');
    */
-  async chainNamed(name: string): Promise<{ chain: ChainRecord; created: boolean }> {
-    if (!CHAIN_NAME_RE.test(name))
-      throw badRequest(`Invalid chain name "${name}".`, 'Use letters, digits, ".", "_" and "-" (at most 100).');
+  async chainNamed(raw: string): Promise<{ chain: ChainRecord; created: boolean }> {
+    const name = chainName(raw);
     const known = this.#chains.chainByName(name);
     if (known) return { chain: known, created: false };
     const chain: ChainRecord = { id: newModelId(), name, createdAt: now(), deploymentSeq: 0 };
@@ -92,7 +92,14 @@ export class Chains {
     const old = input.development ? this.#chains.developmentOf(chain.id) : undefined;
     if (old && !input.keepPrevious) await this.#remove(old);
     // inserted after `old`: while both exist, the registries' developmentOf() still finds `old` first
-    const deployment = await this.#insert(chain, input.dir, input.graph, input.development === true, modelDeps);
+    const deployment = await this.#insert(
+      chain,
+      input.dir,
+      input.graph,
+      input.development === true,
+      modelDeps,
+      input.build ?? null,
+    );
     return { chain, created, deployment, ...(old && input.keepPrevious && { previous: old }) };
   }
 
@@ -103,7 +110,8 @@ export class Chains {
    */
   async copyAsPublished(source: ChainDeploymentRecord): Promise<ChainDeploymentRecord> {
     const chain = this.#chains.chain(source.chainId);
-    return this.#insert(chain, source.dir, source.graph, false, this.#modelDependencies(source.graph));
+    const build = this.#chains.registry.deployments.get(source.chainlets[0]?.deploymentId ?? '')?.build ?? null;
+    return this.#insert(chain, source.dir, source.graph, false, this.#modelDependencies(source.graph), build);
   }
 
   /**
@@ -197,6 +205,7 @@ export class Chains {
     graph: ChainGraphRecord,
     development: boolean,
     modelDeps: string[],
+    build: DeploymentBuild | null,
   ): Promise<ChainDeploymentRecord> {
     let name = 'development';
     if (!development) {
@@ -225,6 +234,7 @@ export class Chains {
         config: chainletConfig(graph, node),
         autoscaling: chainletAutoscaling(node, development),
         labels: null,
+        build,
       };
     });
     const scope = [...new Set([...deployments.map((d) => d.modelId), ...modelDeps])];

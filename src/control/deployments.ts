@@ -3,6 +3,7 @@ import { newDeploymentId, newModelId } from '../ids.ts';
 import {
   DEFAULT_AUTOSCALING,
   type AutoscalingSettings,
+  type DeploymentBuild,
   type DeploymentRecord,
   type ModelRecord,
 } from '../records/control.ts';
@@ -16,6 +17,8 @@ export interface DeploymentFiles {
   dir: string;
   config: ModelConfig;
   labels?: Record<string, unknown> | null;
+  /** Its build (`runtime/build/`): BUILDING until its environment exists; absent, nothing to build. */
+  build?: DeploymentBuild | null;
 }
 
 /** What a published copy takes from its source; the rest (id, name, autoscaling, …) is its own. */
@@ -74,6 +77,7 @@ export class Deployments {
       dir: files.dir,
       config: files.config,
       labels: files.labels ?? null,
+      ...(files.build && { build: files.build }),
     });
   }
 
@@ -122,7 +126,7 @@ export class Deployments {
     const existing = this.#registry.developmentOf(model.id);
     if (existing) {
       const replacedDir = existing.dir === files.dir ? null : existing.dir;
-      const patch = { dir: files.dir, config: files.config, active: true };
+      const patch = { dir: files.dir, config: files.config, active: true, build: files.build ?? null };
       await this.#store.updateDeployment(existing.id, patch);
       return { deployment: this.#registry.deploymentReplaced(existing.id, patch), replacedDir };
     }
@@ -137,10 +141,24 @@ export class Deployments {
       config: files.config,
       autoscaling: { ...DEFAULT_AUTOSCALING, max_replica: 1 },
       labels: files.labels ?? null,
+      ...(files.build && { build: files.build }),
     };
     await this.#store.insertDeployment(deployment);
     this.#registry.deploymentAdded(deployment);
     return { deployment, replacedDir: null };
+  }
+
+  /**
+   * Records how a deployment's build ended (or that it builds again). A change of the registry, so
+   * the supervisor starts the replicas of one that is now built.
+   *
+   * @example
+   *   await deployments.setBuild(d.id, { ...d.build!, status: 'BUILT', finishedAt: new Date().toISOString() });
+   */
+  async setBuild(deploymentId: string, build: DeploymentBuild): Promise<DeploymentRecord> {
+    this.#byId(deploymentId);
+    await this.#store.updateDeployment(deploymentId, { build });
+    return this.#registry.deploymentChanged(deploymentId, { build });
   }
 
   /**

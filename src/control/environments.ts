@@ -101,6 +101,14 @@ export class Environments {
     opts: { create?: boolean; keepPrevious?: boolean } = {},
   ): Promise<DeploymentRecord> {
     let deployment = this.#registry.deploymentOf(modelId, deploymentId);
+    const build = deployment.build?.status;
+    if (build && build !== 'BUILT')
+      throw badRequest(
+        `Deployment ${deployment.name} is ${build}: only a built deployment can serve an environment.`,
+        build === 'BUILDING'
+          ? 'Wait for its build to finish (`girder logs MODEL --build --deployment D`).'
+          : 'Fix the error in its build log and push again.',
+      );
     let env = this.#registry.environment(modelId, envName);
     if (!env) {
       if (!opts.create)

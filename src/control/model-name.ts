@@ -21,21 +21,35 @@ const UNPRINTABLE = /[\p{Cc}\p{Zl}\p{Zp}]/u;
  *   modelName('a\nb');           // throws GirderError client_error
  */
 export function modelName(raw: string | null | undefined): string {
-  if (raw === null || raw === undefined)
-    throw badRequest('The model has no name.', 'Set model_name in config.yaml, or pass --name.');
+  return freeTextName(raw, 'model', 'Set model_name in config.yaml (or --name) to some text of one line.');
+}
+
+/**
+ * A chain's name, by the same rules as a model's (Truss Chains' names are free text too).
+ *
+ * @example
+ *   chainName('Hello chain'); // 'Hello chain'
+ */
+export function chainName(raw: string): string {
+  return freeTextName(raw, 'chain', 'Pass --name with some text of one line (the entrypoint’s class name by default).');
+}
+
+function freeTextName(raw: string | null | undefined, kind: 'model' | 'chain', fix: string): string {
+  if (raw === null || raw === undefined) throw badRequest(`The ${kind} has no name.`, fix);
   const name = raw.trim().normalize('NFC');
-  const fix = 'Set model_name in config.yaml (or --name) to some text of one line.';
-  if (name === '') throw badRequest('The model name is empty.', fix);
+  if (name === '') throw badRequest(`The ${kind} name is empty.`, fix);
   if (!name.isWellFormed() || UNPRINTABLE.test(name))
     throw badRequest(
-      `Invalid model name ${JSON.stringify(name)}: it holds a control character or a line break.`,
+      `Invalid ${kind} name ${JSON.stringify(name)}: it holds a control character or a line break.`,
       `Remove it. ${fix}`,
     );
   const length = [...name].length;
   if (length > MODEL_NAME_MAX)
     throw badRequest(
-      `Invalid model name: ${length} characters, the most is ${MODEL_NAME_MAX}.`,
-      'Pick a shorter model_name (or --name); model_metadata and description hold longer text.',
+      `Invalid ${kind} name: ${length} characters, the most is ${MODEL_NAME_MAX}.`,
+      kind === 'model'
+        ? 'Pick a shorter model_name (or --name); model_metadata and description hold longer text.'
+        : fix,
     );
   return name;
 }

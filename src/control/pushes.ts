@@ -1,5 +1,5 @@
 import { badRequest } from '../errors.ts';
-import type { DeploymentRecord, ModelRecord } from '../records/control.ts';
+import type { DeploymentBuild, DeploymentRecord, ModelRecord } from '../records/control.ts';
 import type { DeploymentFiles, Deployments } from './deployments.ts';
 import { isEnvironmentName, type Environments } from './environments.ts';
 import { checkOpenAINames } from './openai-names.ts';
@@ -61,12 +61,41 @@ export class Pushes {
     const model = await this.#deployments.modelNamed(input.modelName);
     if (input.development) return { model, ...(await this.#deployments.putDevelopment(model, input)) };
 
+    if (input.build?.status === 'BUILDING') {
+      // Where it goes is decided once it is built: a failed build moves no environment.
+      const onBuilt = {
+        ...(input.promote && { promote: true }),
+        ...(input.environment && { environment: input.environment }),
+      };
+      const deployment = await this.#deployments.publish(model, { ...input, build: { ...input.build, onBuilt } });
+      return { model, deployment, replacedDir: null };
+    }
     const deployment = await this.#deployments.publish(model, input);
-    const production = this.#registry.environment(model.id, 'production');
-    if (input.environment)
-      await this.#environments.promote(model.id, deployment.id, input.environment, { create: true });
-    else if (input.promote || !production?.currentDeploymentId)
-      await this.#environments.promote(model.id, deployment.id, 'production', { create: true });
+    await this.#place(deployment, input);
     return { model, deployment, replacedDir: null };
+  }
+
+  /**
+   * Records how a deployment's build ended. A built one then goes where its push asked (the first
+   * of a model to production), as an unbuilt push would have at once; a failed one goes nowhere, so
+   * the deployments that served keep serving.
+   *
+   * @example
+   *   await pushes.buildEnded(d.id, { ...d.build!, status: 'BUILT', envs: { python: venv }, finishedAt });
+   */
+  async buildEnded(deploymentId: string, build: DeploymentBuild): Promise<DeploymentRecord> {
+    const onBuilt = this.#registry.deployments.get(deploymentId)?.build?.onBuilt ?? null;
+    const deployment = await this.#deployments.setBuild(deploymentId, { ...build, onBuilt: null });
+    if (build.status === 'BUILT' && !deployment.isDevelopment) await this.#place(deployment, onBuilt ?? {});
+    return deployment;
+  }
+
+  /** Sends a new published deployment where its push asked: an environment, or production (see the class). */
+  async #place(deployment: DeploymentRecord, to: { promote?: boolean; environment?: string }): Promise<void> {
+    const production = this.#registry.environment(deployment.modelId, 'production');
+    if (to.environment)
+      await this.#environments.promote(deployment.modelId, deployment.id, to.environment, { create: true });
+    else if (to.promote || !production?.currentDeploymentId)
+      await this.#environments.promote(deployment.modelId, deployment.id, 'production', { create: true });
   }
 }

@@ -10,6 +10,7 @@ import type { Registry } from '../control/registry.ts';
 import type { Secrets } from '../control/secrets.ts';
 import type { UsageMeter } from '../control/usage.ts';
 import type { Autoscaler } from '../runtime/autoscaler/autoscaler.ts';
+import type { Builder } from '../runtime/build/builder.ts';
 import type { LogBook } from '../runtime/logs.ts';
 import type { SandboxMode } from '../runtime/sandbox.ts';
 import type { AsyncQueue } from '../queue/queue.ts';
@@ -129,6 +130,8 @@ export interface App {
   secrets: Secrets;
   logs: LogBook;
   supervisor: Supervisor;
+  /** Builds pushes (requirements, npm dependencies, external data) before they deploy. */
+  builder: Builder;
   /** Decides each deployment's replica count, and says why. */
   autoscaler: Autoscaler;
   queue: AsyncQueue;

@@ -64,6 +64,28 @@ export interface DeploymentRecord {
   config: ModelConfig;
   autoscaling: AutoscalingSettings;
   labels: Record<string, unknown> | null;
+  /** How its environment was built (`runtime/build/`); absent or null: nothing to build. */
+  build?: DeploymentBuild | null;
+}
+
+/** Baseten's build states: replicas start only once the build is `BUILT`. */
+export type BuildStatus = 'BUILDING' | 'BUILT' | 'BUILD_FAILED';
+
+/** What a deployment's build made, and what its push asked for once it is built. */
+export interface DeploymentBuild {
+  status: BuildStatus;
+  /** Absolute paths of the environments its replicas run with: a virtualenv, a node_modules' parent. */
+  envs: { python?: string; node?: string };
+  /** External data files (cache keys) linked into its data dir. */
+  data?: string[];
+  /** Tools this build ran (pip, npm, build commands, downloads): 0 when everything was cached. */
+  runs: number;
+  /** The tool's own error when BUILD_FAILED. */
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  /** What the push asked for, done once the build succeeds (a failed build moves no environment). */
+  onBuilt: { promote?: boolean; environment?: string } | null;
 }
 
 export interface EnvironmentRecord {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { badRequest } from '../errors.ts';
 import { newDeploymentId } from '../ids.ts';
 import type { ChainGraphRecord } from '../records/chains.ts';
+import type { DeploymentBuild } from '../records/control.ts';
 import { ChainletSettingsSchema } from '../sdk/chains/settings.ts';
 import { INHERITED_ENV } from './replica-env.ts';
 import { RUNNER_PATHS } from './protocol.ts';
@@ -23,19 +24,23 @@ const MARK = 'GIRDER_CHAIN_GRAPH ';
  * entrypoints, or takes longer than `timeoutMs`, is a 400 with what the child printed.
  *
  * @example
- *   const graph = await describeChain(sandbox, dataDir, snapshotDir, 'chain.ts');
+ *   const graph = await describeChain(sandbox, dataDir, snapshotDir, 'chain.ts', build);
  */
 export async function describeChain(
   sandbox: Sandbox,
   dataDir: string,
   dir: string,
   file: string,
+  build: DeploymentBuild | null = null,
   timeoutMs = 30_000,
 ): Promise<ChainGraphRecord> {
   const id = `describe-${newDeploymentId()}`;
   const env: Record<string, string> = {};
   for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   env.GIRDER_CHAIN_FILE = join(dir, file);
+  // the packages of the folder's package.json, built before (`runtime/build/`): the file imports them
+  const nodeEnv = build?.status === 'BUILT' ? build.envs.node : undefined;
+  if (nodeEnv) env.GIRDER_NODE_MODULES = `${nodeEnv}/node_modules`;
   const spec = {
     runner: 'node' as const,
     command: process.execPath,
@@ -45,6 +50,7 @@ export async function describeChain(
     fixedPort: null,
     ...RUNNER_PATHS,
     modelClassFilename: file,
+    envDirs: nodeEnv ? [nodeEnv] : [],
   };
   try {
     // the sandbox gives a replica its run folder and secrets; the describe step has none to give

@@ -10,17 +10,19 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import { basename, join, normalize } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ChainEnvironments } from '../control/chain-environments.ts';
 import type { ChainRegistry } from '../control/chain-registry.ts';
 import type { Chains } from '../control/chains.ts';
+import { chainBuildConfig } from '../control/chain-config.ts';
 import { isEnvironmentName } from '../control/environments.ts';
 import { diskError, unpackTo } from '../control/packaging/bundle.ts';
 import { removeUnusedSnapshot } from '../control/packaging/push.ts';
 import { badRequest, GirderError } from '../errors.ts';
 import type { ChainDeploymentRecord, ChainRecord } from '../records/chains.ts';
 import { describeChain } from './chain-describe.ts';
+import type { Builder } from './build/builder.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -31,6 +33,7 @@ export interface ChainPushPlane {
   chainEnvironments: ChainEnvironments;
   supervisor: Supervisor;
   sandbox: Sandbox;
+  builder: Builder;
 }
 
 export interface ChainPushOptions {
@@ -80,7 +83,9 @@ export async function receiveChainPush(
     await unpackTo(input, dir, maxBytes);
     if (!existsSync(join(dir, file)))
       throw badRequest(`The upload has no ${file}.`, 'Push the folder that holds the chain file.');
-    const graph = await describeChain(plane.sandbox, dataDir, dir, file);
+    // its package.json installed first, as for a model: importing the file to describe it needs them
+    const build = await plane.builder.buildNow(`chain-${basename(dir)}`, dir, chainBuildConfig(file));
+    const graph = await describeChain(plane.sandbox, dataDir, dir, file, build);
     const chainName = opts.name ?? graph.entrypoint;
     const { chain, created, deployment, previous } = await plane.chains.createDeployment({
       chainName,
@@ -88,6 +93,7 @@ export async function receiveChainPush(
       graph,
       development: opts.development,
       keepPrevious: true,
+      build,
     });
     recorded = { deployment, created };
     await allReady(plane, deployment, opts.readyTimeoutMs ?? 600_000);

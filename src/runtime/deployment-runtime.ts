@@ -13,6 +13,10 @@ import { unavailable } from './unavailable.ts';
 const MAX_BACKOFF_MS = 30_000;
 
 /** The load of a deployment that has no runtime yet: `supervisor.load(id)` for one never called. */
+/** BUILDING or BUILD_FAILED while its build is not done (`runtime/build/`), else undefined. */
+export const unbuilt = (d: DeploymentRecord): 'BUILDING' | 'BUILD_FAILED' | undefined =>
+  d.build && d.build.status !== 'BUILT' ? d.build.status : undefined;
+
 export const NO_LOAD: Readonly<DeploymentLoad> = {
   inflight: 0,
   parked: 0,
@@ -24,6 +28,8 @@ export const NO_LOAD: Readonly<DeploymentLoad> = {
 };
 
 export type DeploymentStatus =
+  | 'BUILDING'
+  | 'BUILD_FAILED'
   | 'DEPLOYING'
   | 'DEPLOY_FAILED'
   | 'LOADING_MODEL'
@@ -139,7 +145,10 @@ export class DeploymentRuntime {
     return {
       deploymentId: d.id,
       spec,
-      env: { ...replicaEnv({ dataDir, deployment: d, spec, secrets, environment }), ...host.extraEnv },
+      env: {
+        ...withSpecEnv(replicaEnv({ dataDir, deployment: d, spec, secrets, environment }), spec),
+        ...host.extraEnv,
+      },
       capacity: runtime?.predict_concurrency ?? 1,
       logs,
       startupTimeoutMs: (runtime?.health_checks?.startup_threshold_seconds ?? 1800) * 1000,
@@ -178,4 +187,17 @@ export class DeploymentRuntime {
     const { served } = this.slots;
     return { inflight, parked: sync + async, parkedAsync: async, replicas: this.live.length, ready, starting, served };
   }
+}
+
+/**
+ * The replica's environment with its launch's own on top: a built environment's `VIRTUAL_ENV` or
+ * `GIRDER_NODE_MODULES`, and its `bin` before the rest of PATH.
+ *
+ * @example
+ *   withSpecEnv({ PATH: '/usr/bin' }, { env: { VIRTUAL_ENV: '/v' }, binDir: '/v/bin' }) // → { PATH: '/v/bin:/usr/bin', VIRTUAL_ENV: '/v' }
+ */
+export function withSpecEnv(env: Record<string, string>, spec: Pick<LaunchSpec, 'env' | 'binDir'>) {
+  const out = { ...env, ...spec.env };
+  if (spec.binDir) out.PATH = `${spec.binDir}:${env.PATH ?? '/usr/bin:/bin'}`;
+  return out;
 }

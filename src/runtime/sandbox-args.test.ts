@@ -99,3 +99,16 @@ test('within: a path is within itself and its parents, never within a sibling wi
   assert.ok(!within('/ab', '/a'));
   assert.ok(!within('/a', '/a/b'));
 });
+
+test("a deployment's built environments are shown read-only inside the hidden data dir, others' are not", () => {
+  const env = '/srv/girder/data/envs/python/abc';
+  const args = bwrapArgs(view({ envDirs: [env, '/elsewhere/venv'] }));
+  const m = mounts(args);
+  assert.ok(
+    m.indexOf(`--ro-bind ${env}`) > m.indexOf('--tmpfs /srv/girder/data'),
+    'bound after the tmpfs hides the data dir',
+  );
+  assert.ok(!m.some((x) => x.includes('/elsewhere/venv')), 'only environments Girder built');
+  const binds = m.filter((x) => x.startsWith('--ro-bind') || x.startsWith('--bind'));
+  assert.ok(!binds.some((x) => x.endsWith('/envs') || x.endsWith('/envs/python')), 'not the other environments');
+});

@@ -19,6 +19,8 @@ export interface SandboxView {
   runDir: string;
   /** `<runDir>/secrets`, read-only. */
   secretsDir: string;
+  /** Its built environments under the data dir (`envs/python/<hash>`, …), read-only. */
+  envDirs?: string[];
   /** A user namespace of its own (bwrap run unprivileged, when Girder is not root). */
   unshareUser: boolean;
 }
@@ -64,6 +66,7 @@ export function bwrapArgs(view: SandboxView): string[] {
   m.bind('--ro-bind', view.snapshot);
   m.bind('--bind', view.runDir);
   m.bind('--ro-bind', view.secretsDir);
+  for (const e of view.envDirs ?? []) if (within(e, view.dataDir)) m.bind('--ro-bind', e);
   args.push('--chdir', view.snapshot);
   return args;
 }

@@ -166,7 +166,14 @@ export class Sandbox {
       const [first, ...rest] = env.PATH.split(delimiter);
       env = { ...env, PATH: [first, python.binDir, ...rest].join(delimiter) };
     }
-    const view = { system: this.#system, readOnly, devices: gpuDevices(), ...dirs, dataDir: this.#opts.dataDir };
+    const view = {
+      system: this.#system,
+      readOnly,
+      devices: gpuDevices(),
+      ...dirs,
+      dataDir: this.#opts.dataDir,
+      envDirs: spec.envDirs,
+    };
     const args = [
       '--ignore-signal=TERM',
       tools.bwrap,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RegistryEvent } from '../control/registry.ts';
 import type { GirderError } from '../errors.ts';
 import type { DeploymentRecord } from '../records/control.ts';
-import { DeploymentRuntime, type DeploymentStatus, NO_LOAD } from './deployment-runtime.ts';
+import { DeploymentRuntime, type DeploymentStatus, NO_LOAD, unbuilt } from './deployment-runtime.ts';
 import { ReplicaRecord } from './orphans.ts';
 import { Replica } from './replica.ts';
 import { type DeploymentLoad, type ReplicaCountPolicy, ServingPolicy, type WakeCause } from './replica-count.ts';
@@ -15,7 +15,6 @@ import type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts'
 import { unavailable } from './unavailable.ts';
 
 export type { DeploymentStatus } from './deployment-runtime.ts';
-
 export type { ReplicaFactory, SupervisorOptions } from './supervisor-options.ts';
 
 /**
@@ -89,9 +88,9 @@ export class Supervisor {
     this.#reconcile(rt);
   }
 
-  /** The policy's answer, except while shutting down: then nothing starts, whatever a policy says. */
+  /** The policy's answer, except while shutting down or unbuilt: then nothing starts, whatever a policy says. */
   #desired(rt: DeploymentRuntime): number {
-    return this.#closing ? 0 : this.#policy.desired(rt.deployment);
+    return this.#closing || unbuilt(rt.deployment) ? 0 : this.#policy.desired(rt.deployment);
   }
 
   /** The policy asked: reconcile a deployment the registry still has. */
@@ -121,7 +120,7 @@ export class Supervisor {
   /** Starts one more replica, or fails the parked requests when the deployment holds no runnable model. */
   #startReplica(rt: DeploymentRuntime): void {
     const d = rt.deployment;
-    const spec = launchSpec(d.dir, d.config);
+    const spec = launchSpec(d.dir, d.config, d.build);
     const extras = typeof spec === 'string' ? undefined : this.#opts.chainletExtras?.(d);
     if (typeof spec === 'string' || typeof extras === 'string') {
       const problem = typeof spec === 'string' ? spec : (extras as string);
@@ -195,6 +194,7 @@ export class Supervisor {
 
   /** A slot on a ready replica now, or undefined (nothing parks here). Starts a replica if none runs. */
   tryAcquire(deployment: DeploymentRecord, cls: SlotClass): Replica | undefined {
+    if (unbuilt(deployment)) return undefined;
     const rt = this.#runtime(deployment);
     const now = rt.slots.tryAcquire(cls);
     if (!now && rt.live.length === 0 && !rt.gaveUp) this.#start(rt, 'request');
@@ -207,6 +207,8 @@ export class Supervisor {
    * with 429 when `maxWaiting` requests wait already.
    */
   acquire(deployment: DeploymentRecord, cls: SlotClass, signal: AbortSignal): Replica | Promise<Replica> {
+    // Nothing serves before its build is done: say so at once rather than at the deadline.
+    if (unbuilt(deployment)) return Promise.reject(unavailable.unbuilt(deployment));
     const now = this.tryAcquire(deployment, cls);
     if (now) return now;
     const rt = this.#runtime(deployment);
@@ -261,7 +263,8 @@ export class Supervisor {
   status(deployment: DeploymentRecord): { status: DeploymentStatus; active_replica_count: number } {
     const rt = this.#deps.get(deployment.id);
     const ready = rt ? rt.live.filter((r) => r.routable).length : 0;
-    const status = !deployment.active ? 'INACTIVE' : (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
+    const build = unbuilt(deployment);
+    const status = !deployment.active ? 'INACTIVE' : build || (rt?.activeStatus() ?? 'SCALED_TO_ZERO');
     return { status, active_replica_count: ready };
   }
 

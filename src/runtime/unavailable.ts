@@ -58,6 +58,22 @@ export const unavailable = {
       { reason: 'too_many_waiting', retryAfterSeconds },
     ),
 
+  /** Its build is still running, or failed: nothing of it can serve. */
+  unbuilt: (d: DeploymentRecord): GirderError =>
+    d.build?.status === 'BUILD_FAILED'
+      ? new GirderError(
+          'model_unavailable',
+          `Deployment ${d.id} failed to build.`,
+          `${d.build.error ?? ''}\nFix it and push again; the whole build log: \`girder logs ${d.modelId} --build --deployment ${d.id}\`.`.trim(),
+          { reason: 'build_failed' },
+        )
+      : new GirderError(
+          'model_unavailable',
+          `Deployment ${d.id} is still building.`,
+          `Retry once it is built; follow it with \`girder logs ${d.modelId} --build --deployment ${d.id} --follow\`.`,
+          { reason: 'building' },
+        ),
+
   shuttingDown: (): GirderError =>
     new GirderError('model_unavailable', 'Girder is shutting down.', 'Retry once it is back.', {
       reason: 'shutting_down',

@@ -55,6 +55,33 @@ export function controlRecordsConformance(makeStore: () => Promise<Store>): void
   );
 
   test(
+    'a deployment keeps its build and a patch replaces it',
+    withStore(async (s) => {
+      await s.insertModel({ id: 'aaaaaaaa', name: 'one', createdAt: T0, deploymentSeq: 0 });
+      const build = {
+        status: 'BUILDING' as const,
+        envs: {},
+        runs: 0,
+        error: null,
+        startedAt: T0,
+        finishedAt: null,
+        onBuilt: { promote: true },
+      };
+      await s.insertDeployment(deployment('d000001', 'aaaaaaaa', { build }));
+      assert.deepEqual((await s.listDeployments())[0].build, build);
+      const built = {
+        ...build,
+        status: 'BUILT' as const,
+        envs: { python: '/d/envs/python/ab' },
+        runs: 1,
+        onBuilt: null,
+      };
+      await s.updateDeployment('d000001', { build: built });
+      assert.deepEqual((await s.listDeployments())[0].build, built);
+    }),
+  );
+
+  test(
     'deleting a model deletes its deployments and environments',
     withStore(async (s) => {
       await s.insertModel({ id: 'aaaaaaaa', name: 'one', createdAt: T0, deploymentSeq: 0 });

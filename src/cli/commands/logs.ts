@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Client, type CommonOpts, common, connect, resolveDeployment, resolveModel, run } from '../client.ts';
 import { formatLogLine, type LogLine } from '../format.ts';
+import { printBuildLog } from './builds.ts';
 
 /**
  * Prints a deployment's logs as they arrive: the server sends NDJSON, one entry per line, and keeps
@@ -39,6 +40,7 @@ export async function printLogs(
 interface LogsOpts extends CommonOpts {
   deployment?: string;
   follow?: boolean;
+  build?: boolean;
   limit: string;
 }
 
@@ -49,7 +51,8 @@ export function registerLogs(program: Command): void {
       .description("print a deployment's logs (the production deployment unless --deployment)")
       .argument('<model>', 'model id or name')
       .option('-d, --deployment <id>', 'deployment id or name (or production / development)')
-      .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+      .option('-f, --follow', 'keep printing new lines until Ctrl-C (with --build: until the build ends)')
+      .option('--build', "the deployment's build log (pip, npm, build commands) instead of its replicas' output")
       .option('-n, --limit <n>', 'how many recent lines', '200'),
   ).action(
     run(async (model: string, opts: LogsOpts, cmd: Command) => {
@@ -61,6 +64,7 @@ export function registerLogs(program: Command): void {
       const dep = opts.deployment ? await resolveDeployment(client, modelId, opts.deployment) : 'production';
       // Ctrl-C while following is the normal way out, not an error.
       process.once('SIGINT', () => process.exit(0));
+      if (opts.build) return printBuildLog(client, modelId, dep, { follow: opts.follow, json: opts.json });
       await printLogs(client, modelId, dep, { limit, follow: opts.follow, json: opts.json });
     }),
   );

@@ -8,6 +8,7 @@ import { type Client, type CommonOpts, common, connect, run } from '../client.ts
 import { printJson } from '../format.ts';
 import { curlSnippet, exportLine, pythonSnippet } from '../snippets.ts';
 import { pushChainFile } from './push-chain.ts';
+import { printBuildLog } from './builds.ts';
 import { type DeploymentView, waitForDeployment } from './wait.ts';
 import { watchAndRepeat } from './watch-loop.ts';
 
@@ -126,6 +127,14 @@ export function registerPush(program: Command): void {
       const r = await pushOnce(client, dir, query);
       if (opts.json) printJson(r);
       else report(client, dir, r);
+      if (opts.wait && r.deployment.status === 'BUILDING') {
+        // The build's output as it happens, then its end: a failed build is the push's failure.
+        if (!opts.json) console.log(`building    ${r.deployment.name}…`);
+        await printBuildLog(client, r.model.id, r.deployment.id, {
+          follow: true,
+          out: opts.json ? () => {} : undefined,
+        });
+      }
       if (opts.wait) {
         const status = await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
           quiet: opts.json,

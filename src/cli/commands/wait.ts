@@ -12,9 +12,11 @@ export interface DeploymentView {
   is_development: boolean;
   is_production: boolean;
   created_at: string;
+  /** Girder's: how its environment was built, null when there was nothing to build. */
+  build?: { status: string; error: string | null; runs: number } | null;
 }
 
-const FAILED = new Set(['DEPLOY_FAILED', 'UNHEALTHY']);
+const FAILED = new Set(['DEPLOY_FAILED', 'UNHEALTHY', 'BUILD_FAILED']);
 const POLL_MS = 500;
 
 /** True when the status will not change without a request or a user action. */
@@ -52,7 +54,10 @@ export async function waitForDeployment(
       if (!opts.quiet) console.log('starting it once to check that it works…');
       await client.request(`/model-${modelId}/deployment/${deploymentId}/wake`, { method: 'POST' });
     } else if (settled(d) && !(woken && d.status === 'SCALED_TO_ZERO')) {
-      if (FAILED.has(d.status) && !opts.quiet) {
+      if (d.status === 'BUILD_FAILED' && !opts.quiet) {
+        console.log(`\nDeployment ${d.name} failed to build:\n${d.build?.error ?? ''}`);
+        console.log(`Its whole build log: girder logs ${modelId} --build --deployment ${d.id}`);
+      } else if (FAILED.has(d.status) && !opts.quiet) {
         console.log(`\nDeployment ${d.name} is ${d.status}. Its last log lines:`);
         await printLogs(client, modelId, deploymentId, { limit: 30 });
       }

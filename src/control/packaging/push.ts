@@ -8,6 +8,8 @@ import { modelName as checkedModelName } from '../model-name.ts';
 import { removeSource, writeSource } from './source.ts';
 import type { PushResult, Pushes } from '../pushes.ts';
 import type { Registry } from '../registry.ts';
+import type { DeploymentBuild } from '../../records/control.ts';
+import type { ModelConfig } from '../../records/model-config.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
 import { diskError, unpackTo } from './bundle.ts';
 
@@ -25,6 +27,17 @@ export interface PushOptions {
 export interface PushPlane {
   registry: Registry;
   pushes: Pushes;
+  /** What the deployment must build (the runtime's `Builder`); without it, nothing is built. */
+  builder?: BuildPlanner;
+}
+
+/**
+ * How a push learns what its deployment must build, implemented by the runtime (`runtime/build/`):
+ * null for nothing, a `BUILT` build when everything is cached already, else a `BUILDING` one, which
+ * the runtime then builds in the background. Throws a 400 for a bad build key.
+ */
+export interface BuildPlanner {
+  plan(dir: string, config: ModelConfig): Promise<DeploymentBuild | null>;
 }
 
 /**
@@ -76,10 +89,12 @@ export async function receivePush(
     const modelName = checkedModelName(opts.name ?? config.model_name);
     const entry = detectModel(dir, config);
     if (typeof entry === 'string') throw badRequest(entry);
+    const build = (await plane.builder?.plan(dir, config)) ?? null;
     const result = await plane.pushes.record({
       modelName,
       dir,
       config,
+      build,
       development: opts.development,
       promote: opts.promote,
       environment: opts.environment,

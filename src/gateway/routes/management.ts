@@ -7,6 +7,7 @@ import { authenticate, requireManage } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { sendJson } from '../respond.ts';
 import { decodeSegment } from '../target.ts';
+import { BUILD_ROUTES } from './builds.ts';
 import { followLogs } from './logs.ts';
 import { OPENAI_ROUTES } from './openai-admin.ts';
 import { EnvCreate, EnvPromote, KeyCreate, Promote, SecretPut } from './management-bodies.ts';
@@ -179,6 +180,7 @@ const ROUTES: Route[] = [
   ],
   ...SCALING_ROUTES,
   ...CHAIN_PUSH_ROUTES,
+  ...BUILD_ROUTES,
   ['GET', /^\/api_keys$/, ({ app }) => ({ keys: app.keys.list().map(apiKeyView) })],
   [
     'POST',

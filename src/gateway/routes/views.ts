@@ -48,6 +48,16 @@ export function deploymentView(app: App, d: DeploymentRecord) {
     instance_type_name: INSTANCE_TYPE.name,
     environment: env?.name ?? null,
     labels: d.labels,
+    // Girder's: how its environment was built (null: nothing to build).
+    build: d.build
+      ? {
+          status: d.build.status,
+          error: d.build.error,
+          runs: d.build.runs,
+          started_at: d.build.startedAt,
+          finished_at: d.build.finishedAt,
+        }
+      : null,
   };
 }
 

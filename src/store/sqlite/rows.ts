@@ -38,6 +38,8 @@ export const toDeployment = (r: Row): DeploymentRecord => ({
   config: parse(r.config),
   autoscaling: parse(r.autoscaling),
   labels: r.labels == null ? null : parse(r.labels),
+  // Only when set, so that a deployment with nothing to build reads as it was written.
+  ...(r.build != null && { build: parse(r.build) }),
 });
 
 export const toEnvironment = (r: Row): EnvironmentRecord => ({
@@ -114,6 +116,7 @@ export const DEPLOYMENT_COLUMNS: Columns<DeploymentRecord> = {
   config: ['config', json],
   autoscaling: ['autoscaling', json],
   labels: ['labels', (v) => (v == null ? null : json(v))],
+  build: ['build', (v) => (v == null ? null : json(v))],
 };
 
 export const toUsage = (r: Row): UsageRecord => ({

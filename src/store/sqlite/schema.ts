@@ -132,6 +132,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE api_keys ADD COLUMN chain_deployment_id TEXT REFERENCES chain_deployments(id) ON DELETE CASCADE;
   `,
   `
+  -- What a deployment's build made or why it failed (runtime/build/).
+  ALTER TABLE deployments ADD COLUMN build TEXT;
+  `,
+  `
   -- A chain's async request (async_run_remote): the chain and chain deployment it names.
   ALTER TABLE async_requests ADD COLUMN chain_id TEXT;
   ALTER TABLE async_requests ADD COLUMN chain_deployment_id TEXT;

@@ -24,8 +24,8 @@ export function insertModelRow(run: Run, m: ModelRecord): void {
 
 export function insertDeploymentRow(run: Run, d: DeploymentRecord): void {
   run(
-    `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO deployments (id, model_id, name, created_at, is_development, active, dir, config, autoscaling, labels, build)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     d.id,
     d.modelId,
     d.name,
@@ -36,6 +36,7 @@ export function insertDeploymentRow(run: Run, d: DeploymentRecord): void {
     json(d.config),
     json(d.autoscaling),
     d.labels == null ? null : json(d.labels),
+    d.build == null ? null : json(d.build),
   );
 }
 

@@ -5,6 +5,7 @@
  * its schema, output as JSON or a stream, errors in the chains wire form.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Model, ModelContext } from '../../../sdk/index.ts';
 import type { AnyChainletClass, ChainletContext, Dependency, ModelRef } from '../../../sdk/chains/chainlet.ts';
@@ -77,13 +78,14 @@ export async function chainletModel(init: ChainletInit): Promise<Model> {
   });
   const instance = new C({ context, deps: Object.freeze(deps) as never });
   const name = init.name;
+  const shown = relativeTo(dirname(init.file));
   return {
     load: () => instance.load?.(),
     isHealthy: instance.isHealthy ? () => instance.isHealthy!() : undefined,
     predict: (input: unknown, ctx: ModelContext) =>
       hopScope.run(ctx.headers, async () => {
         const answer = await serveValue(name, instance, spec.input, input);
-        if (answer.kind === 'error') throw new HopFailure(answer.status, answer.text);
+        if (answer.kind === 'error') throw new HopFailure(answer.status, shown(answer.text));
         if (answer.kind === 'json') {
           ctx.setHeader('content-type', 'application/json');
           return Buffer.from(answer.text);
@@ -91,6 +93,18 @@ export async function chainletModel(init: ChainletInit): Promise<Model> {
         return typedStream(answer.chunks, ctx);
       }),
   };
+}
+
+/**
+ * Shows the chain's own files by their path in the pushed folder (`chain.ts`, `lib/util.ts`), not by the
+ * snapshot path they run from, which means nothing to the caller reading an error's stack.
+ *
+ * @example
+ *   relativeTo('/data/snapshots/ab12')('{"filename":"/data/snapshots/ab12/chain.ts"}') // '{"filename":"chain.ts"}'
+ */
+function relativeTo(dir: string): (wireText: string) => string {
+  const prefix = JSON.stringify(`${dir}/`).slice(1, -1);
+  return (text) => text.replaceAll(prefix, '');
 }
 
 /** Sets the stream's content type from its first chunk: text streams are text/plain, bytes octet-stream. */

@@ -16,7 +16,7 @@ import { resolveGirderImports } from './load-model.ts';
 const file = process.env.GIRDER_CHAIN_FILE;
 try {
   if (!file) throw new Error('GIRDER_CHAIN_FILE is not set.');
-  resolveGirderImports();
+  resolveGirderImports(process.env.GIRDER_NODE_MODULES);
   const graph = chainGraph(findEntrypoint((await import(pathToFileURL(file).href)) as Record<string, unknown>));
   const chainlets = [...graph.chainlets.values()].map((c) => ({
     name: chainletName(c),

@@ -24,16 +24,26 @@ const SDK_URL = new URL('../../../sdk/index.ts', import.meta.url).href;
 const CHAINS_URL = new URL('../../../sdk/chains/index.ts', import.meta.url).href;
 
 /**
- * Lets model code `import { HttpError } from 'girder'` (and chain code `girder/chains`) wherever its snapshot lives: the bare name
+ * Lets model code import the packages its package.json lists (from GIRDER_NODE_MODULES when they
+ * are not beside it), and `import { HttpError } from 'girder'` (and chain code `girder/chains`) wherever its snapshot lives: the bare name
  * resolves to this Girder's SDK, so models need no node_modules of their own for it.
  */
-export function resolveGirderImports(): void {
+export function resolveGirderImports(nodeModules?: string): void {
+  // A file in the built environment, as the parent of the packages it installed (`runtime/build/`).
+  const envParent = nodeModules ? pathToFileURL(join(nodeModules, '..', 'package.json')).href : undefined;
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'girder' || specifier === 'girder/sdk') return { url: SDK_URL, shortCircuit: true };
       // Apart, so that a model importing HttpError at run time does not load zod and the chains SDK.
       if (specifier === 'girder/chains') return { url: CHAINS_URL, shortCircuit: true };
-      return next(specifier, context);
+      try {
+        return next(specifier, context);
+      } catch (err) {
+        // A package of the model's package.json: installed at build beside the snapshot, not in it.
+        const bare = !/^(\.|\/|[a-z][a-z0-9+.-]*:)/i.test(specifier);
+        if (!envParent || !bare || (err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+        return next(specifier, { ...context, parentURL: envParent });
+      }
     },
   });
 }
@@ -47,7 +57,7 @@ export function resolveGirderImports(): void {
  *   await model.load?.();
  */
 export async function createModel(env: NodeJS.ProcessEnv): Promise<LoadedModel> {
-  resolveGirderImports();
+  resolveGirderImports(env.GIRDER_NODE_MODULES);
   const modelDir = required(env, 'GIRDER_MODEL_DIR');
   const config = JSON.parse(required(env, 'GIRDER_CONFIG')) as RunnerConfig & Record<string, unknown>;
   const file = join(modelDir, config.model_module_dir ?? 'model', config.model_class_filename ?? 'model.ts');
