@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pushChain } from './chains.harness.ts';
 import { call, fixture, modelCopy, pushDir } from './helpers.ts';
 import { tempDir } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
@@ -71,5 +72,47 @@ test('every request that got a 201 reaches SUCCEEDED and its webhook, across a k
     });
     assert.equal(s.json.status, 'SUCCEEDED', `${id}: ${s.text}`);
     assert.equal(hooks.for(id)[0].body.errors.length, 0);
+  }
+});
+
+test('a chain’s accepted async requests survive a kill -9 too, and their webhooks carry chain_id', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = tempDir(t);
+  const hooks = await webhookReceiver(t);
+  const first = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
+  const pushed = await pushChain(first.url, KEY, fixture('chains'), { file: 'sleepy.ts' });
+  assert.equal(pushed.status, 200, JSON.stringify(pushed.json));
+  const chainId = pushed.json.chain.id;
+  // One slot on the entrypoint, 300 ms each: when the last 201 comes, most requests are still queued.
+  const accepted: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const r = await call(`${first.url}/chain-${chainId}/production/async_run_remote`, {
+      headers: { authorization: `Api-Key ${KEY}` },
+      body: JSON.stringify({ model_input: { text: `n${i}`, sleepMs: 300 }, webhook_endpoint: `${hooks.url}/hook` }),
+    });
+    assert.equal(r.status, 201, r.text);
+    accepted.push(r.json.request_id);
+  }
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const deliveredBefore = new Set(hooks.deliveries.map((d) => d.body.request_id)).size;
+  assert.ok(deliveredBefore < accepted.length, 'the kill came before everything was done');
+
+  const second = await serve(t, dir, { GIRDER_API_KEY: KEY }, FLAGS);
+  t.after(async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+  await waitFor(() => accepted.every((id) => hooks.for(id).length > 0), 60_000, 'a webhook for every request');
+  for (const [i, id] of accepted.entries()) {
+    const s = await call(`${second.url}/chain-${chainId}/async_request/${id}`, {
+      method: 'GET',
+      headers: { authorization: `Api-Key ${KEY}` },
+    });
+    assert.equal(s.json.status, 'SUCCEEDED', `${id}: ${s.text}`);
+    const hook = hooks.for(id)[0].body;
+    assert.equal(hook.chain_id, chainId);
+    assert.deepEqual(hook.data, { text: `N${i}` });
   }
 });

@@ -6,6 +6,8 @@
 import { DEFAULT_AUTOSCALING, type AutoscalingSettings } from '../records/control.ts';
 import type { ChainGraphRecord, ChainletNode } from '../records/chains.ts';
 import type { ModelConfig } from '../records/model-config.ts';
+import { badRequest } from '../errors.ts';
+import type { Registry } from './registry.ts';
 
 /** The secret every chainlet gets: the chain-scoped invoke key, under Truss Chains' name. */
 export const CHAIN_KEY_SECRET = 'baseten_chain_api_key';
@@ -99,4 +101,28 @@ export function chainletAutoscaling(node: ChainletNode, development = false): Au
     out.min_replica = Math.min(out.min_replica, 1);
   }
   return out;
+}
+
+/**
+ * The ids of the models the graph's chainlets call; a 400 naming the chainlet for one that does not
+ * exist (or is a chainlet's own model), before anything of the chain is written.
+ *
+ * @example
+ *   modelDependencies(registry, graph); // → ['ab12cd34'] for a chain that calls model({ name: 'classifier' })
+ */
+export function modelDependencies(registry: Registry, graph: ChainGraphRecord): string[] {
+  const ids: string[] = [];
+  for (const node of graph.chainlets) {
+    for (const dep of node.deps) {
+      if (dep.kind !== 'model') continue;
+      const model = dep.model.id ? registry.models.get(dep.model.id) : registry.modelByName(dep.model.name ?? '');
+      if (!model || model.chainId !== undefined)
+        throw badRequest(
+          `Chainlet \`${node.name}\` depends on model \`${dep.model.key}\`, which does not exist.`,
+          'Push that model first (`girder push DIR`), or fix its name or id in model(…).',
+        );
+      ids.push(model.id);
+    }
+  }
+  return ids;
 }

@@ -184,7 +184,16 @@ export class ChainRegistry {
    *   const entry = chains.resolveEntrypoint(chainId, { kind: 'environment', name: 'staging' });
    */
   resolveEntrypoint(chainId: string, target: TargetRef): DeploymentRecord {
-    const d = this.resolve(chainId, target);
+    return this.entrypointOf(this.resolve(chainId, target));
+  }
+
+  /**
+   * The deployment of a chain deployment's entrypoint chainlet (what `run_remote` and `async_run_remote` call).
+   *
+   * @example
+   *   const entry = chains.entrypointOf(chains.resolve(chainId, { kind: 'production' }));
+   */
+  entrypointOf(d: ChainDeploymentRecord): DeploymentRecord {
     const ref = d.chainlets.find((c) => c.name === d.graph.entrypoint) ?? d.chainlets[0];
     const deployment = this.#registry.deployments.get(ref.deploymentId);
     if (!deployment) throw new Error(`chain deployment ${d.id}: no deployment ${ref.deploymentId} for ${ref.name}`);

@@ -8,7 +8,7 @@ import {
 } from '../records/chains.ts';
 import type { DeploymentBuild, DeploymentRecord, ModelRecord } from '../records/control.ts';
 import type { Store } from '../store/store.ts';
-import { chainletAutoscaling, chainletConfig } from './chain-config.ts';
+import { chainletAutoscaling, chainletConfig, modelDependencies } from './chain-config.ts';
 import { chainName } from './model-name.ts';
 import type { ChainRegistry } from './chain-registry.ts';
 import { keyPrefix, type KeyRing } from './keys.ts';
@@ -21,6 +21,12 @@ export interface NewChainDeployment {
   graph: ChainGraphRecord;
   /** The development chain deployment: replaces the existing one. */
   development?: boolean;
+  /**
+   * With `development`: the existing development chain deployment is not removed here but returned
+   * as `previous`, and keeps serving `development` until the caller removes it (`discard`), once the
+   * new one is ready: a re-push that fails leaves the last good one serving.
+   */
+  keepPrevious?: boolean;
   /** What the folder's build made (its package.json's packages), shared by every chainlet. */
   build?: DeploymentBuild | null;
 }
@@ -75,15 +81,17 @@ export class Chains {
    * @example
    *   const { deployment } = await chains.createDeployment({ chainName: 'hello', dir, graph });
    */
-  async createDeployment(
-    input: NewChainDeployment,
-  ): Promise<{ chain: ChainRecord; created: boolean; deployment: ChainDeploymentRecord }> {
-    const modelDeps = this.#modelDependencies(input.graph);
+  async createDeployment(input: NewChainDeployment): Promise<{
+    chain: ChainRecord;
+    created: boolean;
+    deployment: ChainDeploymentRecord;
+    previous?: ChainDeploymentRecord;
+  }> {
+    const modelDeps = modelDependencies(this.#chains.registry, input.graph);
     const { chain, created } = await this.chainNamed(input.chainName);
-    if (input.development) {
-      const old = this.#chains.developmentOf(chain.id);
-      if (old) await this.#remove(old);
-    }
+    const old = input.development ? this.#chains.developmentOf(chain.id) : undefined;
+    if (old && !input.keepPrevious) await this.#remove(old);
+    // inserted after `old`: while both exist, the registries' developmentOf() still finds `old` first
     const deployment = await this.#insert(
       chain,
       input.dir,
@@ -92,7 +100,7 @@ export class Chains {
       modelDeps,
       input.build ?? null,
     );
-    return { chain, created, deployment };
+    return { chain, created, deployment, ...(old && input.keepPrevious && { previous: old }) };
   }
 
   /**
@@ -103,7 +111,14 @@ export class Chains {
   async copyAsPublished(source: ChainDeploymentRecord): Promise<ChainDeploymentRecord> {
     const chain = this.#chains.chain(source.chainId);
     const build = this.#chains.registry.deployments.get(source.chainlets[0]?.deploymentId ?? '')?.build ?? null;
-    return this.#insert(chain, source.dir, source.graph, false, this.#modelDependencies(source.graph), build);
+    return this.#insert(
+      chain,
+      source.dir,
+      source.graph,
+      false,
+      modelDependencies(this.#chains.registry, source.graph),
+      build,
+    );
   }
 
   /**
@@ -120,7 +135,7 @@ export class Chains {
     const deployments = d.chainlets.map((c) => ({ id: c.deploymentId, patch: { active } }));
     const oldPrefix = d.invokeKey ? keyPrefix(d.invokeKey) : null;
     const minted = active
-      ? this.#keys.mintChainKey(d.id, this.#scope(d.chainId, this.#modelDependencies(d.graph)))
+      ? this.#keys.mintChainKey(d.id, this.#scope(d.chainId, modelDependencies(this.#chains.registry, d.graph)))
       : null;
     await this.#store.updateChainDeployment({
       id: d.id,
@@ -264,26 +279,6 @@ export class Chains {
       if (this.#chains.registry.deployments.has(c.deploymentId))
         this.#chains.registry.deploymentRemoved(c.deploymentId);
     }
-  }
-
-  /** The ids of the models the graph's chainlets call; 400 naming the chainlet for one that does not exist. */
-  #modelDependencies(graph: ChainGraphRecord): string[] {
-    const ids: string[] = [];
-    for (const node of graph.chainlets) {
-      for (const dep of node.deps) {
-        if (dep.kind !== 'model') continue;
-        const model = dep.model.id
-          ? this.#chains.registry.models.get(dep.model.id)
-          : this.#chains.registry.modelByName(dep.model.name ?? '');
-        if (!model || model.chainId !== undefined)
-          throw badRequest(
-            `Chainlet \`${node.name}\` depends on model \`${dep.model.key}\`, which does not exist.`,
-            'Push that model first (`girder push DIR`), or fix its name or id in model(…).',
-          );
-        ids.push(model.id);
-      }
-    }
-    return ids;
   }
 
   /** What a chain deployment's key may call: the chain's chainlet models and the models it depends on. */

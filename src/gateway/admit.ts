@@ -1,3 +1,4 @@
+import type { ChainDeploymentRecord } from '../records/chains.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import type { App } from './app-context.ts';
 import { authenticate, requireInvoke } from './auth.ts';
@@ -32,4 +33,25 @@ export function admit(
       ? app.chainRegistry.resolveEntrypoint(route.id, route.target)
       : app.registry.resolve(route.id, route.target);
   return { deployment, headers: basetenHeaders(requestId, deployment) };
+}
+
+/**
+ * `admit` for a chain's actions that need the chain deployment too (async_run_remote, its queue
+ * status, wake): the key, its scope, the chain deployment the target names, and its entrypoint
+ * chainlet's deployment, which runs the request.
+ *
+ * @example
+ *   const { chainDeployment, deployment } = admitChain(app, req, route, requestId);
+ */
+export function admitChain(
+  app: App,
+  req: InboundRequest,
+  route: InferenceRoute,
+  requestId: string,
+): { chainDeployment: ChainDeploymentRecord; deployment: DeploymentRecord; headers: Record<string, string> } {
+  const key = authenticate(req, app.keys);
+  requireInvoke(key, route.id);
+  const chainDeployment = app.chainRegistry.resolve(route.id, route.target);
+  const deployment = app.chainRegistry.entrypointOf(chainDeployment);
+  return { chainDeployment, deployment, headers: basetenHeaders(requestId, deployment) };
 }

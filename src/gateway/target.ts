@@ -145,7 +145,7 @@ function entityRoute(
   }
   throw notFound(
     `No route for ${path} on ${kind} ${id}.`,
-    'Use /{production|development|environments/{name}|deployment/{id}}/{predict|async_predict|async_queue_status|wake|sync/…}.',
+    `Use /{production|development|environments/{name}|deployment/{id}}/{${actionsOf(kind)}}.`,
   );
 }
 
@@ -164,8 +164,11 @@ function actionRoute(
   if (action !== undefined && ACTIONS.has(action) && segs.length === at + 1) {
     return { surface: 'inference', kind, id, target, action: action as Action, rest: '' };
   }
-  throw notFound(
-    `Unknown action "${segs.slice(at).join('/')}".`,
-    'Actions: predict, async_predict, async_queue_status, wake, sync/{route}.',
-  );
+  throw notFound(`Unknown action "${segs.slice(at).join('/')}".`, `Actions: ${actionsOf(kind).replaceAll('|', ', ')}.`);
 }
+
+/** The actions a model or a chain target takes, for 404 hints. */
+const actionsOf = (kind: 'model' | 'chain'): string =>
+  kind === 'chain'
+    ? 'run_remote|async_run_remote|async_queue_status|wake'
+    : 'predict|async_predict|async_queue_status|wake|sync/…';

@@ -77,10 +77,12 @@ export class Completion {
   async deliver(h: AsyncRequestHead): Promise<void> {
     const { store, webhooks, logs, committer, closed } = this.#opts;
     const record = await store.getAsyncRequest(h.id);
+    // A chain's request names its chain and chain deployment, as Baseten's chain webhooks do.
+    const owner = h.chainId !== undefined ? { chain_id: h.chainId } : { model_id: h.modelId };
     const payload = {
       request_id: h.id,
-      model_id: h.modelId,
-      deployment_id: h.deploymentId,
+      ...owner,
+      deployment_id: h.chainDeploymentId ?? h.deploymentId,
       data: record?.output != null ? JSON.parse(record.output) : null,
       errors: h.errors,
     };

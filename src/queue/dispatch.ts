@@ -188,7 +188,8 @@ export class Dispatcher {
       q.inProgress--;
       throw err;
     }
-    const outcome = await attemptOnReplica(supervisor, deployment, replica, h.id, input, predictTimeoutMs);
+    const chain = h.chainId !== undefined;
+    const outcome = await attemptOnReplica(supervisor, deployment, replica, h.id, input, predictTimeoutMs, chain);
     q.inProgress--;
     if (this.#closing) return; // interrupted by shutdown: still IN_PROGRESS on disk, resumed at the next start
     if (outcome.ok) return finish(h, 'SUCCEEDED', [], outcome.output);

@@ -2,6 +2,7 @@ import { GirderError } from '../errors.ts';
 import type { AsyncError, AsyncErrorCode } from '../records/async.ts';
 import type { DeploymentRecord } from '../records/control.ts';
 import { BufferedReply } from '../runtime/buffered-reply.ts';
+import { chainError } from '../runtime/chain-errors.ts';
 import { invoke } from '../runtime/invoke.ts';
 import { modelErrorMessage } from '../runtime/protocol.ts';
 import type { Replica } from '../runtime/replica.ts';
@@ -23,10 +24,13 @@ export function classify(status: number): { code: AsyncErrorCode; retryable: boo
  * One attempt of an async request on the replica slot the dispatcher took: the replica's predict with
  * the request's input, through the same call path as a sync predict (`invoke`, which gives the slot
  * back when the call ends), with the async request id as `x-baseten-request-id`. The output is the
- * model's raw answer: parsed JSON when the model answered JSON, else its text.
+ * model's raw answer: parsed JSON when the model answered JSON, else its text. A chain's request
+ * (`chain`) is a `run_remote` of its entrypoint chainlet: the request id is also the chain's
+ * (`x-baseten-chain-request-id`), and an error in the chains wire form becomes its root cause's
+ * message with the chain of calls.
  *
  * @example
- *   const outcome = await attemptOnReplica(supervisor, deployment, replica, head.id, record.input, 3_600_000);
+ *   const outcome = await attemptOnReplica(supervisor, deployment, replica, head.id, record.input, 3_600_000, false);
  */
 export function attemptOnReplica(
   supervisor: Supervisor,
@@ -35,7 +39,10 @@ export function attemptOnReplica(
   requestId: string,
   input: string,
   timeoutMs: number,
+  chain: boolean,
 ): Promise<CallOutcome> {
+  const headers = ['content-type', 'application/json'];
+  if (chain) headers.push('x-baseten-chain-request-id', requestId);
   return new Promise((resolve) => {
     const reply = new BufferedReply();
     invoke(
@@ -45,7 +52,7 @@ export function attemptOnReplica(
         cls: 'async',
         method: 'POST',
         path: null,
-        headers: ['content-type', 'application/json'],
+        headers,
         body: Buffer.from(input),
         requestId,
         res: reply,
@@ -54,18 +61,19 @@ export function attemptOnReplica(
         bodyTimeoutMs: timeoutMs,
         // The async error codes come from the model's own status and message: the answer is wanted raw.
         wrapErrors: false,
-        onEnd: (err) => resolve(err === undefined ? outcomeOf(reply) : failureOf(err, timeoutMs)),
+        onEnd: (err) => resolve(err === undefined ? outcomeOf(reply, chain) : failureOf(err, timeoutMs)),
       },
       replica,
     );
   });
 }
 
-function outcomeOf(reply: BufferedReply): CallOutcome {
+function outcomeOf(reply: BufferedReply, chain: boolean): CallOutcome {
   const text = reply.text();
   if (reply.status < 200 || reply.status >= 300) {
     const { code, retryable } = classify(reply.status);
-    return { ok: false, retryable, error: { code, message: `HTTP ${reply.status}: ${modelErrorMessage(text)}` } };
+    const message = (chain && chainErrorMessage(reply.status, text)) || modelErrorMessage(text);
+    return { ok: false, retryable, error: { code, message: `HTTP ${reply.status}: ${message}` } };
   }
   if (!(reply.headers['content-type'] ?? '').includes('json')) return { ok: true, output: text };
   try {
@@ -74,6 +82,19 @@ function outcomeOf(reply: BufferedReply): CallOutcome {
     const message = `The model answered invalid JSON: ${(err as Error).message}`;
     return { ok: false, retryable: false, error: { code: 'MODEL_PREDICT_ERROR', message } };
   }
+}
+
+/**
+ * A chain's wire-form error as one message: the root cause's, then (for a failure inside the chain)
+ * the chain of calls; undefined when the answer is not in the wire form.
+ *
+ * @example
+ *   chainErrorMessage(400, body) // '`names.0`: Invalid input: expected string, received number'
+ */
+function chainErrorMessage(status: number, text: string): string | undefined {
+  const err = chainError(status, text);
+  if (!err) return undefined;
+  return err.code === 'client_error' ? err.message : `${err.message}\n${err.detail}`;
 }
 
 /** A call that ended without an answer: its deadline passed, or the replica was lost (both retried). */

@@ -11,6 +11,7 @@ import { Dispatcher } from './dispatch.ts';
 import type { AsyncErrorCode, AsyncRequestHead, AsyncStatus } from '../records/async.ts';
 import { checkWebhookUrl } from './webhook-target.ts';
 import type { WebhookSender } from './webhooks.ts';
+import { type AsyncOwner, type ChainOfRequest, ownedBy } from './owner.ts';
 import type { AsyncWrapper } from './wrapper.ts';
 
 export interface QueueOptions {
@@ -54,7 +55,7 @@ export type CancelResult = { canceled: true } | { canceled: false; status: Async
  *   const queue = new AsyncQueue(store, registry, supervisor, webhooks, logs, opts);
  *   await queue.start(); // resumes what the last run left
  *   const id = await queue.submit(deployment, parseWrapper(body), requestId); // durable: answer 201
- *   const { head } = await queue.status(id, deployment.modelId);
+ *   const { head } = await queue.status(id, { kind: 'model', id: deployment.modelId });
  */
 export class AsyncQueue {
   readonly #store: Store;
@@ -145,11 +146,12 @@ export class AsyncQueue {
   /**
    * Accepts a request; resolves with its id once it is durable (group commit: a 201 is a promise that
    * survives a crash). 429 over the outstanding limit, 400 for a webhook URL that may not be called.
+   * A chain's request (`chain` set) runs on `deployment`, its entrypoint chainlet's.
    *
    * @example
    *   await queue.submit(deployment, parseWrapper('{"model_input":{}}'), newRequestId());
    */
-  async submit(deployment: DeploymentRecord, w: AsyncWrapper, id: string): Promise<string> {
+  async submit(deployment: DeploymentRecord, w: AsyncWrapper, id: string, chain?: ChainOfRequest): Promise<string> {
     // A bad request is a 400 whatever the load; only a valid one can be turned away for capacity.
     if (w.webhookEndpoint) await checkWebhookUrl(w.webhookEndpoint, this.#opts.allowPrivateWebhooks);
     const q = this.#dispatch.of(deployment.id);
@@ -179,6 +181,7 @@ export class AsyncQueue {
       createdAt: now,
       statusAt: now,
       errors: [],
+      ...chain,
     };
     q.queued++; // counted before the commit, so that concurrent submits cannot overshoot the limit
     try {
@@ -223,14 +226,14 @@ export class AsyncQueue {
   }
 
   /**
-   * Cancels a QUEUED request; anything else is reported, not changed. 404 for ids the model does not own.
+   * Cancels a QUEUED request; anything else is reported, not changed. 404 for ids the owner does not own.
    *
    * @example
-   *   const r = await queue.cancel(id, modelId); // { canceled: false, status: 'IN_PROGRESS' }
+   *   const r = await queue.cancel(id, { kind: 'model', id: modelId }); // { canceled: false, status: 'IN_PROGRESS' }
    */
-  async cancel(id: string, modelId: string): Promise<CancelResult> {
-    const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
-    if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
+  async cancel(id: string, owner: AsyncOwner): Promise<CancelResult> {
+    const h = this.#heads.get(id) ?? (await this.#read(id, owner));
+    if (!ownedBy(h, owner)) throw notFound(`Async request ${id} was not found.`);
     if (h.status !== 'QUEUED') return { canceled: false, status: h.status };
     const q = this.#dispatch.of(h.deploymentId);
     q.backlog.remove(h);
@@ -241,15 +244,15 @@ export class AsyncQueue {
   }
 
   /**
-   * The state of a request the model owns; 404 for unknown ids and for those past retention. The output
-   * comes with it when the request keeps it, once its write has landed.
+   * The state of a request the model (or chain) owns; 404 for unknown ids and for those past retention.
+   * The output comes with it when the request keeps it, once its write has landed.
    *
    * @example
-   *   const { head, output } = await queue.status(id, modelId); // head.status === 'SUCCEEDED'
+   *   const { head, output } = await queue.status(id, { kind: 'chain', id: chainId }); // head.status === 'SUCCEEDED'
    */
-  async status(id: string, modelId: string): Promise<AsyncRequestState> {
-    const h = this.#heads.get(id) ?? (await this.#read(id, modelId));
-    if (h.modelId !== modelId) throw notFound(`Async request ${id} was not found.`);
+  async status(id: string, owner: AsyncOwner): Promise<AsyncRequestState> {
+    const h = this.#heads.get(id) ?? (await this.#read(id, owner));
+    if (!ownedBy(h, owner)) throw notFound(`Async request ${id} was not found.`);
     // A copy: the answer shows the request as it was when asked, whatever changes while the output is read.
     const head = { ...h };
     if (!h.keepOutput || (h.status !== 'SUCCEEDED' && h.status !== 'WEBHOOK_FAILED')) return { head };
@@ -258,9 +261,9 @@ export class AsyncQueue {
     return { head, output: record?.output != null ? JSON.parse(record.output) : null };
   }
 
-  async #read(id: string, modelId: string): Promise<AsyncRequestHead> {
+  async #read(id: string, owner: AsyncOwner): Promise<AsyncRequestHead> {
     const r = REQUEST_ID_RE.test(id) ? await this.#store.getAsyncRequest(id) : undefined;
-    if (!r || r.modelId !== modelId || r.statusAt + this.#opts.retentionMs < Date.now()) {
+    if (!r || !ownedBy(r, owner) || r.statusAt + this.#opts.retentionMs < Date.now()) {
       throw notFound(
         `Async request ${id} was not found.`,
         'Statuses are kept for a limited time after the request finished.',

@@ -16,7 +16,10 @@ export interface WebhookOptions {
 
 export interface WebhookPayload {
   request_id: string;
-  model_id: string;
+  /** A model's request; a chain's has `chain_id` instead. */
+  model_id?: string;
+  chain_id?: string;
+  /** The model's deployment, or the chain deployment of a chain's request. */
   deployment_id: string;
   /** The model's raw output, or null on error. */
   data: unknown;
@@ -108,7 +111,7 @@ export class WebhookSender {
   async attempt(url: string, payload: WebhookPayload): Promise<{ ok: boolean; retryable: boolean; detail: string }> {
     const body = JSON.stringify({
       request_id: payload.request_id,
-      model_id: payload.model_id,
+      ...(payload.chain_id !== undefined ? { chain_id: payload.chain_id } : { model_id: payload.model_id }),
       deployment_id: payload.deployment_id,
       type: 'async_request_completed',
       time: microTime(),

@@ -26,8 +26,14 @@ export interface RetryConfig {
 /** What the dispatcher keeps in memory for each active request: everything but the input. */
 export interface AsyncRequestHead {
   id: string;
+  /** The model called; for a chain's request, its entrypoint chainlet's internal model. */
   modelId: string;
+  /** The deployment that runs it; for a chain's request, its entrypoint chainlet's deployment. */
   deploymentId: string;
+  /** A chain's request (`async_run_remote`): the chain, which owns it and is named in its status and webhook. */
+  chainId?: string;
+  /** A chain's request: the chain deployment it was sent to (its `deployment_id` for the caller). */
+  chainDeploymentId?: string;
   priority: number;
   /** Arrival order: ties of priority go first come, first served. */
   seq: number;

@@ -3,7 +3,9 @@
  * graph is described in a sandboxed child, and one chain deployment is recorded. It is atomic: every
  * chainlet deployment is started, and only when all are ready does an environment move; a chainlet
  * that cannot become ready fails the push with its name and output, and takes the new chain
- * deployment (and a chain the push created) back, so nothing that served before changes.
+ * deployment (and a chain the push created) back, so nothing that served before changes. That holds
+ * for a development push too (`girder push --watch`): the last development chain deployment serves
+ * until the new one is ready, and is removed only then.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -85,15 +87,21 @@ export async function receiveChainPush(
     const build = await plane.builder.buildNow(`chain-${basename(dir)}`, dir, chainBuildConfig(file));
     const graph = await describeChain(plane.sandbox, dataDir, dir, file, build);
     const chainName = opts.name ?? graph.entrypoint;
-    const { chain, created, deployment } = await plane.chains.createDeployment({
+    const { chain, created, deployment, previous } = await plane.chains.createDeployment({
       chainName,
       dir,
       graph,
       development: opts.development,
+      keepPrevious: true,
       build,
     });
     recorded = { deployment, created };
     await allReady(plane, deployment, opts.readyTimeoutMs ?? 600_000);
+    if (previous) {
+      // the new development chain deployment is ready: only now does the last one stop serving
+      await plane.chains.discard(previous);
+      await removeUnusedSnapshot(plane.chainRegistry.registry, previous.dir);
+    }
     let environment: string | null = null;
     let serving = deployment;
     if (!opts.development) {

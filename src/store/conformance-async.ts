@@ -26,6 +26,19 @@ export function asyncRecordsConformance(makeStore: () => Promise<Store>): void {
   );
 
   test(
+    'a chain’s async request keeps its chain and chain deployment, in the record and the resume list',
+    withStore(async (s) => {
+      const c = asyncRequest('c'.repeat(32), { chainId: 'chain123', chainDeploymentId: 'cdep123' });
+      await s.writeAsyncRequests([c, asyncRequest('m'.repeat(32), { seq: 2 })], []);
+      assert.deepEqual(await s.getAsyncRequest(c.id), c);
+      const [chain, model] = await s.listUnfinishedAsyncRequests();
+      assert.equal(chain.chainId, 'chain123');
+      assert.equal(chain.chainDeploymentId, 'cdep123');
+      assert.equal(model.chainId, undefined, 'a model’s request has no chain');
+    }),
+  );
+
+  test(
     'a batch with a duplicate id inserts nothing',
     withStore(async (s) => {
       await s.writeAsyncRequests([asyncRequest('a'.repeat(32))], []);

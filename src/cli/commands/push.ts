@@ -1,4 +1,4 @@
-import { readFileSync, statSync, watch } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { curlSnippet, exportLine, pythonSnippet } from '../snippets.ts';
 import { pushChainFile } from './push-chain.ts';
 import { printBuildLog } from './builds.ts';
 import { type DeploymentView, waitForDeployment } from './wait.ts';
+import { watchAndRepeat } from './watch-loop.ts';
 
 interface PushAnswer {
   model: { id: string; name: string };
@@ -58,8 +59,6 @@ function exampleInput(dir: string): unknown {
   }
 }
 
-const clock = (): string => new Date().toTimeString().slice(0, 8);
-
 function report(client: Client, dir: string, r: PushAnswer): void {
   for (const w of r.warnings) console.error(`warning: ${w}`);
   const d = r.deployment;
@@ -77,56 +76,23 @@ function report(client: Client, dir: string, r: PushAnswer): void {
 
 /** `--watch`: push the development deployment again on every change, one line per update. */
 function watchAndPush(client: Client, dir: string, query: URLSearchParams, opts: PushOpts): void {
-  const ignored = (file: string | null) =>
-    !!file && file.split(/[\\/]/).some((s) => s === '.git' || s === '__pycache__' || s === '.girder');
-  let timer: NodeJS.Timeout | undefined;
-  let generation = 0;
-  let running = false;
-  let again = false;
-  const cycle = async (): Promise<void> => {
-    if (running) {
-      again = true;
-      return;
-    } // never two uploads at once; one more after this one
-    running = true;
-    const mine = ++generation;
-    try {
-      const r = await pushOnce(client, dir, query);
-      running = false;
-      const warn = r.warnings.length
-        ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}: ${r.warnings.join('; ')})`
+  watchAndRepeat(dir, async ({ stale, uploaded }) => {
+    const r = await pushOnce(client, dir, query);
+    uploaded();
+    const warn = r.warnings.length
+      ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}: ${r.warnings.join('; ')})`
+      : '';
+    const status = opts.wait
+      ? await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
+          quiet: true,
+          stale,
+        })
+      : 'pushed';
+    const hint =
+      status === 'DEPLOY_FAILED' || status === 'UNHEALTHY'
+        ? ` (see \`girder logs ${r.model.id} --deployment development\`)`
         : '';
-      const status = opts.wait
-        ? await waitForDeployment(client, r.model.id, r.deployment.id, Number(opts.timeout) * 1000, {
-            quiet: true,
-            stale: () => generation !== mine,
-          })
-        : 'pushed';
-      const hint =
-        status === 'DEPLOY_FAILED' || status === 'UNHEALTHY'
-          ? ` (see \`girder logs ${r.model.id} --deployment development\`)`
-          : '';
-      if (status !== 'superseded')
-        console.log(`${clock()} updated ${r.model.name} ${r.deployment.name}: ${status}${hint}${warn}`);
-    } catch (err) {
-      running = false;
-      console.log(`${clock()} push failed: ${(err as Error).message.replace(/\n/g, ' — ')}`);
-    }
-    if (again) {
-      again = false;
-      void cycle();
-    }
-  };
-  const watcher = watch(dir, { recursive: true }, (_event, file) => {
-    if (ignored(file)) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void cycle(), 300); // editors write in bursts: one push per burst
-  });
-  console.log(`Watching ${dir} for changes (Ctrl-C to stop).`);
-  process.once('SIGINT', () => {
-    watcher.close();
-    clearTimeout(timer);
-    process.exit(0);
+    return status === 'superseded' ? null : `updated ${r.model.name} ${r.deployment.name}: ${status}${hint}${warn}`;
   });
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeploymentRecord } from '../../records/control.ts';
 import { badRequest } from '../../errors.ts';
+import type { ChainOfRequest } from '../../queue/owner.ts';
 import { parseWrapper } from '../../queue/wrapper.ts';
 import type { App } from '../app-context.ts';
 import { authenticate, requireInvoke } from '../auth.ts';
@@ -11,8 +12,9 @@ import type { Route } from '../target.ts';
 import { asyncStatusView, cancelView, queueStatusView } from './views.ts';
 
 /**
- * `POST /{target}/async_predict`: validates the wrapper, commits the request durably, and only then
- * answers `201 {"request_id"}`. The async request id is also this call's X-Baseten-Request-Id.
+ * `POST /{target}/async_predict` (or a chain's `async_run_remote`, with `chain` set and `deployment` its
+ * entrypoint chainlet's): validates the wrapper, commits the request durably, and only then answers
+ * `201 {"request_id"}`. The async request id is also this call's X-Baseten-Request-Id.
  */
 export async function handleAsyncSubmit(
   app: App,
@@ -20,11 +22,13 @@ export async function handleAsyncSubmit(
   res: ServerResponse,
   deployment: DeploymentRecord,
   requestId: string,
+  chain?: ChainOfRequest,
 ): Promise<void> {
+  const action = chain ? 'async_run_remote' : 'async_predict';
   if (req.method !== 'POST')
-    throw badRequest(`async_predict takes POST, not ${req.method}.`, 'Send POST {target}/async_predict.');
+    throw badRequest(`${action} takes POST, not ${req.method}.`, `Send POST {target}/${action}.`);
   const wrapper = parseWrapper((await readAll(req, app.options.asyncMaxBodyBytes)).toString('utf8'));
-  await app.queue.submit(deployment, wrapper, requestId);
+  await app.queue.submit(deployment, wrapper, requestId, chain);
   sendJson(res, 201, { request_id: requestId }, basetenHeaders(requestId, deployment));
 }
 
@@ -43,7 +47,7 @@ export function handleQueueStatus(
   });
 }
 
-/** `GET` (status) and `DELETE` (cancel) `/async_request/{id}`, for keys that may call the model. */
+/** `GET` (status) and `DELETE` (cancel) `/async_request/{id}` on a model or chain, for keys that may call it. */
 export async function handleAsyncRequest(
   app: App,
   req: IncomingMessage,
@@ -54,9 +58,10 @@ export async function handleAsyncRequest(
   const key = authenticate(req, app.keys);
   requireInvoke(key, route.id);
   const headers = { 'x-baseten-request-id': requestId };
-  const { requestId: id, id: modelId } = route;
-  if (req.method === 'GET') return sendJson(res, 200, asyncStatusView(await app.queue.status(id, modelId)), headers);
-  if (req.method === 'DELETE') return sendJson(res, 200, cancelView(id, await app.queue.cancel(id, modelId)), headers);
+  const id = route.requestId;
+  const owner = { kind: route.kind, id: route.id };
+  if (req.method === 'GET') return sendJson(res, 200, asyncStatusView(await app.queue.status(id, owner)), headers);
+  if (req.method === 'DELETE') return sendJson(res, 200, cancelView(id, await app.queue.cancel(id, owner)), headers);
   throw badRequest(
     `/async_request/{id} takes GET or DELETE, not ${req.method}.`,
     'GET reads the status of the request, DELETE cancels it.',

@@ -10,8 +10,9 @@ import type { InboundRequest } from '../exchange.ts';
 import type { FastRequest } from '../http1/fast-request.ts';
 import { failRequest, sendJson } from '../respond.ts';
 import { handleAsyncSubmit, handleQueueStatus } from './async.ts';
+import { handleChainAction } from './chain-actions.ts';
 
-/** Inference actions on a model target, as node:http serves them (the fast path takes only serveModelCall). */
+/** Inference actions on a model or chain target, as node:http serves them (the fast path takes only serveModelCall). */
 export function handleInference(
   app: App,
   req: IncomingMessage,
@@ -23,8 +24,18 @@ export function handleInference(
     serveModelCall(app, req, res, route, requestId);
     return;
   }
-  if (route.kind === 'chain' && route.action === 'async_predict')
-    throw badRequest(`async_predict is for models, and ${route.id} is a chain.`, 'Call async_run_remote on a chain.');
+  if (route.kind === 'chain') return handleChainAction(app, req, res, route, requestId);
+  if (route.action === 'async_run_remote')
+    throw badRequest(
+      `async_run_remote is for chains, and ${route.id} is a model.`,
+      'Call async_predict on a model: POST /model-{id}/{production|development|environments/{name}|deployment/{id}}/async_predict.',
+    );
+  const chain = app.registry.models.get(route.id)?.chainId;
+  if (chain !== undefined && route.action === 'async_predict')
+    throw badRequest(
+      `Model ${route.id} is a chainlet of chain ${chain}: call the chain.`,
+      `POST /chain-${chain}/production/async_run_remote.`,
+    );
   const { deployment, headers } = admit(app, req, route, requestId);
   switch (route.action) {
     case 'wake':
@@ -36,8 +47,6 @@ export function handleInference(
       return handleAsyncSubmit(app, req, res, deployment, requestId);
     case 'async_queue_status':
       return handleQueueStatus(app, req, res, deployment, requestId);
-    case 'async_run_remote':
-      throw badRequest(`async_run_remote is for chains, and ${route.id} is a model.`, 'Call async_predict on a model.');
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChainDeploymentRecord } from '../../records/chains.ts';
 import type { ApiKeyRecord, DeploymentRecord, EnvironmentRecord, ModelRecord } from '../../records/control.ts';
 import type { AsyncRequestState, CancelResult, QueueCounts } from '../../queue/queue.ts';
 import type { App } from '../app-context.ts';
@@ -102,13 +103,15 @@ export function secretView(s: { name: string; created_at: string; updated_at: st
  * The status of an async request (`GET /async_request/{id}`): times as ISO-8601, `output` only when kept.
  *
  * @example
- *   asyncStatusView(await app.queue.status(id, modelId)); // { request_id, model_id, …, status: 'SUCCEEDED', … }
+ *   asyncStatusView(await app.queue.status(id, { kind: 'model', id: modelId })); // { request_id, model_id, …, status: 'SUCCEEDED', … }
  */
 export function asyncStatusView({ head: h, output }: AsyncRequestState): Record<string, unknown> {
+  // A chain's request: `chain_id` instead of `model_id`, and its chain deployment (Baseten's shape).
+  const owner = h.chainId !== undefined ? { chain_id: h.chainId } : { model_id: h.modelId };
   const body: Record<string, unknown> = {
     request_id: h.id,
-    model_id: h.modelId,
-    deployment_id: h.deploymentId,
+    ...owner,
+    deployment_id: h.chainDeploymentId ?? h.deploymentId,
     status: h.status,
     webhook_status: h.webhookStatus,
     created_at: new Date(h.createdAt).toISOString(),
@@ -142,6 +145,22 @@ export function cancelView(requestId: string, r: CancelResult) {
 export function queueStatusView(d: DeploymentRecord, counts: QueueCounts) {
   return {
     model_id: d.modelId,
+    deployment_id: d.id,
+    num_queued_requests: counts.queued,
+    num_in_progress_requests: counts.inProgress,
+  };
+}
+
+/**
+ * `GET /chain-{id}/{target}/async_queue_status`: the chain and chain deployment, with the counts of its
+ * entrypoint (the only chainlet async requests run on).
+ *
+ * @example
+ *   chainQueueStatusView(cd, app.queue.queueStatus(entry.id)); // { chain_id, deployment_id, num_queued_requests: 2, … }
+ */
+export function chainQueueStatusView(d: ChainDeploymentRecord, counts: QueueCounts) {
+  return {
+    chain_id: d.chainId,
     deployment_id: d.id,
     num_queued_requests: counts.queued,
     num_in_progress_requests: counts.inProgress,

@@ -17,8 +17,9 @@ const COLUMNS: Columns<AsyncRequestRecord> = {
 };
 
 const INSERT = `INSERT INTO async_requests (id, model_id, deployment_id, priority, seq, input, webhook_endpoint, max_time_in_queue_ms,
-  retry, keep_output, status, webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, output)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  retry, keep_output, status, webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, output,
+  chain_id, chain_deployment_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Writes a batch of async request inserts and patches in one transaction: one commit, one fsync.
@@ -60,6 +61,8 @@ export function writeAsyncBatch(
           r.statusAt,
           json(r.errors),
           r.output,
+          r.chainId ?? null,
+          r.chainDeploymentId ?? null,
         );
       }
       for (const { id, ...patch } of patches) {

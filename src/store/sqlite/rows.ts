@@ -89,6 +89,8 @@ export const toAsyncHead = (r: Row): AsyncRequestHead => ({
   createdAt: Number(r.created_at),
   statusAt: Number(r.status_at),
   errors: parse(r.errors),
+  ...(r.chain_id != null && { chainId: String(r.chain_id) }),
+  ...(r.chain_deployment_id != null && { chainDeploymentId: String(r.chain_deployment_id) }),
 });
 
 export const toAsync = (r: Row): AsyncRequestRecord => ({

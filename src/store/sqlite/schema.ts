@@ -135,4 +135,9 @@ export const MIGRATIONS: string[] = [
   -- What a deployment's build made or why it failed (runtime/build/).
   ALTER TABLE deployments ADD COLUMN build TEXT;
   `,
+  `
+  -- A chain's async request (async_run_remote): the chain and chain deployment it names.
+  ALTER TABLE async_requests ADD COLUMN chain_id TEXT;
+  ALTER TABLE async_requests ADD COLUMN chain_deployment_id TEXT;
+  `,
 ];

@@ -210,7 +210,7 @@ export class SqliteStore implements Store {
   async listUnfinishedAsyncRequests(): Promise<AsyncRequestHead[]> {
     return this.#all(
       `SELECT id, model_id, deployment_id, priority, seq, webhook_endpoint, max_time_in_queue_ms, retry, keep_output, status,
-         webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors
+         webhook_status, attempts, not_before, webhook_attempts, created_at, status_at, errors, chain_id, chain_deployment_id
        FROM async_requests WHERE status IN ('QUEUED', 'IN_PROGRESS') OR webhook_status = 'PENDING' ORDER BY seq`,
     ).map(toAsyncHead);
   }
