@@ -366,3 +366,18 @@ test('deleting a chain stops every chainlet, removes its files and revokes its k
   assert.equal((await api(`/chains/${chain.id}`, 'DELETE')).status, 404);
   assert.equal((await runRemote(hello.id)).status, 200, 'other chains keep serving');
 });
+
+test('a chainlet’s internal model is not a model of the model routes: 404 pointing at the chain', async () => {
+  const chainlet = r.g.chainRegistry.deployments.get(hello.deployment)!.chainlets[0];
+  for (const [method, path] of [
+    ['GET', `/models/${chainlet.modelId}`],
+    ['DELETE', `/models/${chainlet.modelId}`],
+    ['GET', `/models/${chainlet.modelId}/deployments`],
+  ]) {
+    const res = await api(path, method);
+    assert.equal(res.status, 404, `${method} ${path}`);
+    assert.match(res.json.error, new RegExp(`chainlet ${chainlet.name} of chain ${hello.id}`));
+    assert.match(res.json.detail, new RegExp(`/api/v1/chains/${hello.id}`));
+  }
+  assert.equal((await runRemote(hello.id)).status, 200, 'the chain still serves');
+});

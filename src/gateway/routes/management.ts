@@ -274,6 +274,7 @@ export async function handleManagement(
     pathMatched = true;
     if (method !== req.method) continue;
     const params = m.slice(1).map(decodeSegment);
+    if (path.startsWith('/models/')) refuseChainlet(app, params[0]);
     const result = await handler({ app, req, res, params, query, body: () => readJson(req, JSON_LIMIT) });
     if (result !== undefined) sendJson(res, 200, result, { 'x-baseten-request-id': requestId });
     return;
@@ -284,4 +285,14 @@ export async function handleManagement(
       'See the management API in README.md for its methods.',
     );
   throw notFound(`No management route ${req.method} /api/v1${path}.`, 'See the management API in README.md.');
+}
+
+/** A chainlet's internal model is its chain's: the model routes, which could break it, do not know it (404). */
+function refuseChainlet(app: App, modelId: string | undefined): void {
+  const m = modelId === undefined ? undefined : app.registry.models.get(modelId);
+  if (m?.chainId === undefined) return;
+  throw notFound(
+    `Model ${modelId} was not found: it is chainlet ${m.chainletName} of chain ${m.chainId}.`,
+    `Manage it through /api/v1/chains/${m.chainId} (girder chains).`,
+  );
 }

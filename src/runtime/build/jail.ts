@@ -51,7 +51,9 @@ export async function openJail(
         ...RUNNER_PATHS,
         modelClassFilename: null,
       };
-      const launch = { deploymentId: id, spec, env: { ...env, ...host.env }, writable: [writable] };
+      // npm's cache in the build's own HOME: the one `npm run` names in npm_config_cache is Girder's user's
+      const own = { ...host.env, npm_config_cache: join(runDir, 'home', '.npm') };
+      const launch = { deploymentId: id, spec, env: { ...env, ...own }, writable: [writable] };
       return sandbox.plan({ ...launch, workDir: cwd ?? writable, readOnly: host.readOnly });
     },
     close: async () => {
