@@ -192,7 +192,7 @@ export class Girder implements App {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.server.close();
-      this.builder.close();
+      const builds = this.builder.close();
       // The queue stops first: requests in flight stay IN_PROGRESS on disk and run again at the next start.
       await this.queue.close();
       const replicas = this.supervisor.close();
@@ -200,7 +200,8 @@ export class Girder implements App {
       this.server.closeIdleConnections();
       await replicas;
       this.server.closeAllConnections();
-      await Promise.all([this.logs.close(), this.webhooks.close(), this.usage.close()]);
+      // builds are stopped; their tools gone and half builds removed, they write nothing more
+      await Promise.all([builds, this.logs.close(), this.webhooks.close(), this.usage.close()]);
       await this.store.close();
     })();
     return this.#closed;

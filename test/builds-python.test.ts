@@ -135,7 +135,8 @@ test('a build cut short by a stop runs again at the next start, and a developmen
   await first.close(); // its pip is stopped; nothing half-built counts
 
   const girder = await startGirder(t, { dataDir, apiKey: key });
-  assert.equal(await builtStatus(girder.g, pushed.deployment.id), 'BUILT');
+  const status = await builtStatus(girder.g, pushed.deployment.id);
+  assert.equal(status, 'BUILT', String(girder.g.registry.deployments.get(pushed.deployment.id)?.build?.error));
   const d = girder.g.registry.deployments.get(pushed.deployment.id)!;
   await waitFor(() => girder.g.supervisor.status(d).status === 'ACTIVE', 30_000, 'production to serve');
   const r = await call(`${girder.url}/model-${pushed.model.id}/production/predict`, {

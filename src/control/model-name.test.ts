@@ -34,3 +34,8 @@ test('an empty, too long or unprintable name is a 400 saying what is wrong', () 
   assert.equal(modelName('x'.repeat(MODEL_NAME_MAX)).length, MODEL_NAME_MAX);
   assert.match(refusal('x'.repeat(MODEL_NAME_MAX + 1)).message, /201 characters, the most is 200/);
 });
+
+test('a name shaped like a chainlet’s own model (chain:{id}:{chainlet}) is reserved', () => {
+  assert.match(refusal('chain:abcd1234:SayHello').message, /reserved/);
+  assert.equal(modelName('chain: a story'), 'chain: a story');
+});

@@ -21,8 +21,14 @@ const UNPRINTABLE = /[\p{Cc}\p{Zl}\p{Zp}]/u;
  *   modelName('a\nb');           // throws GirderError client_error
  */
 export function modelName(raw: string | null | undefined): string {
-  return freeTextName(raw, 'model', 'Set model_name in config.yaml (or --name) to some text of one line.');
+  const name = freeTextName(raw, 'model', 'Set model_name in config.yaml (or --name) to some text of one line.');
+  if (CHAINLET_NAME.test(name))
+    throw badRequest(`The model name "${name}" is reserved: it names a chainlet's own model.`, 'Pick another name.');
+  return name;
 }
+
+/** How chainlets' internal models are named (`chainletModelName` in records/chains.ts): no pushed model may be. */
+const CHAINLET_NAME = /^chain:[a-z0-9]{8}:/;
 
 /**
  * A chain's name, by the same rules as a model's (Truss Chains' names are free text too).

@@ -59,6 +59,8 @@ export class Builder {
   readonly #opts: BuilderOptions;
   /** Deployment id → the build running for it (its `startedAt`). */
   readonly #running = new Map<string, string>();
+  /** Builds under way, so that close() waits until their tools are gone and their half builds removed. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Stops every build's tools when Girder closes (a restart builds them again). */
@@ -81,10 +83,12 @@ export class Builder {
     }
   }
 
-  close(): void {
+  /** Stops every build (a restart runs them again) and resolves once they have cleaned up. */
+  async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#abort.abort();
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /**
@@ -139,9 +143,11 @@ export class Builder {
     const b = d.build;
     if (this.#closed || b?.status !== 'BUILDING' || this.#running.get(d.id) === b.startedAt) return;
     this.#running.set(d.id, b.startedAt);
-    void this.#build(d.id, d.dir, d.config, b).finally(() => {
+    const run = this.#build(d.id, d.dir, d.config, b).finally(() => {
       if (this.#running.get(d.id) === b.startedAt) this.#running.delete(d.id);
+      this.#inFlight.delete(run);
     });
+    this.#inFlight.add(run);
   }
 
   /**

@@ -95,8 +95,14 @@ export function toolHost(): Promise<ToolHost> {
     const npmrc = join(home, '.npmrc');
     const env: Record<string, string> = {};
     const readOnly: string[] = [];
-    if (pip) [env.PIP_CONFIG_FILE, readOnly[readOnly.length]] = [pip, pip];
-    if (existsSync(npmrc)) [env.npm_config_userconfig, readOnly[readOnly.length]] = [npmrc, npmrc];
+    if (pip) {
+      env.PIP_CONFIG_FILE = pip;
+      readOnly.push(pip);
+    }
+    if (existsSync(npmrc)) {
+      env.npm_config_userconfig = npmrc;
+      readOnly.push(npmrc);
+    }
     const texts = [
       ...Object.entries(process.env)
         .filter(([k]) => k.startsWith('PIP_'))

@@ -52,9 +52,20 @@ export async function runTool(
       uid: 'uid' in plan ? plan.uid : undefined,
       gid: 'gid' in plan ? plan.gid : undefined,
       stdio: ['ignore', 'pipe', 'pipe'],
-      signal: log.signal,
-      killSignal: 'SIGKILL',
+      // a group of its own: stopping a build must reach pip's and npm's children too, and, in the
+      // sandbox, everything under bwrap, which a kill of bwrap alone would leave running
+      detached: true,
     });
+    const stop = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    if (log.signal?.aborted) stop();
+    log.signal?.addEventListener('abort', stop, { once: true });
+    child.on('close', () => log.signal?.removeEventListener('abort', stop));
     createInterface({ input: child.stdout }).on('line', (l) => log.write('stdout', l));
     createInterface({ input: child.stderr }).on('line', (l) => log.write('stderr', l));
     child.on('error', (err) =>
@@ -66,6 +77,7 @@ export async function runTool(
     );
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
+      if (log.signal?.aborted) return reject(new BuildError('Girder stopped during the build.'));
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const printed = log.tail.filter((l) => l.trim()).slice(-15);
       // pip and npm say what went wrong on their error lines: those alone, when there are some.
