@@ -7,9 +7,7 @@
  * for a development push too (`girder push --watch`): the last development chain deployment serves
  * until the new one is ready, and is removed only then.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, join, normalize } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ChainEnvironments } from '../control/chain-environments.ts';
@@ -17,7 +15,7 @@ import type { ChainRegistry } from '../control/chain-registry.ts';
 import type { Chains } from '../control/chains.ts';
 import { chainBuildConfig } from '../control/chain-config.ts';
 import { isEnvironmentName } from '../control/environments.ts';
-import { diskError, unpackTo } from '../control/packaging/bundle.ts';
+import { newSnapshotDir, unpackTo } from '../control/packaging/bundle.ts';
 import { removeUnusedSnapshot } from '../control/packaging/push.ts';
 import { badRequest, GirderError } from '../errors.ts';
 import type { ChainDeploymentRecord, ChainRecord } from '../records/chains.ts';
@@ -71,13 +69,7 @@ export async function receiveChainPush(
   const file = chainFile(opts.file);
   if (opts.environment !== undefined && !isEnvironmentName(opts.environment))
     throw badRequest(`Invalid environment name "${opts.environment}".`, 'Use lowercase letters, digits and hyphens.');
-  const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
-  try {
-    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
-    await mkdir(dir);
-  } catch (err) {
-    throw diskError(err);
-  }
+  const dir = await newSnapshotDir(dataDir);
   let recorded: { deployment: ChainDeploymentRecord; created: boolean } | undefined;
   try {
     await unpackTo(input, dir, maxBytes);

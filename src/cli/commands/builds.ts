@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Client, type CommonOpts, common, connect, run } from '../client.ts';
 import { printJson } from '../format.ts';
+import { readLogLines } from '../ndjson.ts';
 
 /** One line of a build log, as `GET …/build_logs` sends it. */
 interface BuildLine {
@@ -34,16 +35,7 @@ export async function printBuildLog(
       out(text);
     }
   };
-  if (!res.body) return;
-  const decoder = new TextDecoder();
-  let pending = '';
-  for await (const chunk of res.body) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    lines.forEach(print);
-  }
-  print(pending + decoder.decode());
+  await readLogLines(res, print);
 }
 
 export function registerGc(program: Command): void {

@@ -1,7 +1,8 @@
 /** `girder logs CHAIN`: a chain deployment's chainlets' logs, one chainlet or all of them. */
 import type { Client } from '../client.ts';
 import { resolveChainDeployment } from './chains-resolve.ts';
-import { type LogOpts, logQuery, readLogLines, showLogLine } from './logs.ts';
+import { readLogLines } from '../ndjson.ts';
+import { type LogOpts, logQuery, showLogLine } from './logs.ts';
 
 interface ChainletRef {
   id: string;

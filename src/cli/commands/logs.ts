@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Client, type CommonOpts, common, connect, resolveDeployment, run } from '../client.ts';
 import { formatLogLine, type LogLine } from '../format.ts';
+import { readLogLines } from '../ndjson.ts';
 import { printBuildLog } from './builds.ts';
 import { chainLogs } from './chains-logs.ts';
 import { resolveTarget } from './chains-resolve.ts';
@@ -9,24 +10,6 @@ export interface LogOpts {
   limit?: number;
   follow?: boolean;
   json?: boolean;
-}
-
-/**
- * A logs answer's NDJSON lines as they arrive, each given to `onLine` whole (a line split across
- * chunks is joined first). The server keeps the answer open with `follow`.
- */
-export async function readLogLines(res: Response, onLine: (line: string) => void): Promise<void> {
-  if (!res.body) return;
-  const decoder = new TextDecoder();
-  let pending = '';
-  for await (const chunk of res.body) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.trim()) onLine(line);
-  }
-  const rest = pending + decoder.decode();
-  if (rest.trim()) onLine(rest);
 }
 
 /** One log line for the terminal (`prefix` before it, e.g. a chainlet's name), or untouched with `json`. */

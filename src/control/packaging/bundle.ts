@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest, GirderError } from '../../errors.ts';
@@ -210,4 +211,23 @@ export async function unpackTo(
     await out.close();
   }
   return { files, bytes };
+}
+
+/**
+ * A new, empty snapshot directory under `<dataDir>/snapshots` for a push to unpack into; a disk that
+ * refuses it is the push's 507 or 500 (`diskError`).
+ *
+ * @example
+ *   const dir = await newSnapshotDir(dataDir); // '/data/snapshots/4a88c0b020d1'
+ */
+export async function newSnapshotDir(dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
+  try {
+    // Not recursive for the snapshot itself: a recursive mkdir reports a read-only disk as ENOENT.
+    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
+    await mkdir(dir);
+  } catch (err) {
+    throw diskError(err);
+  }
+  return dir;
 }

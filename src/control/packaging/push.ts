@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badRequest } from '../../errors.ts';
@@ -11,7 +10,7 @@ import type { Registry } from '../registry.ts';
 import type { DeploymentBuild } from '../../records/control.ts';
 import type { ModelConfig } from '../../records/model-config.ts';
 import { ConfigError, parseModelConfig } from './config.ts';
-import { diskError, unpackTo } from './bundle.ts';
+import { newSnapshotDir, unpackTo } from './bundle.ts';
 
 export interface PushOptions {
   /** Overrides config.yaml's model_name. */
@@ -56,14 +55,7 @@ export async function receivePush(
   opts: PushOptions,
   maxBytes: number,
 ): Promise<PushResult & { warnings: string[] }> {
-  const dir = join(dataDir, 'snapshots', randomBytes(6).toString('hex'));
-  try {
-    // Not recursive for the snapshot itself: a recursive mkdir reports a read-only disk as ENOENT.
-    await mkdir(join(dataDir, 'snapshots'), { recursive: true });
-    await mkdir(dir);
-  } catch (err) {
-    throw diskError(err);
-  }
+  const dir = await newSnapshotDir(dataDir);
   try {
     await unpackTo(input, dir, maxBytes);
     if (opts.source !== undefined) await writeSource(dir, opts.source);

@@ -193,3 +193,20 @@ function stackOf(err: Error): StackLine[] {
   }
   return lines;
 }
+
+/**
+ * `fromWireError` for an error answer's body as text: a body that is not JSON (a proxy's page, a
+ * server's plain message) is kept as the message.
+ *
+ * @example
+ *   throw fromWireText('SayHello', 502, 'Bad Gateway'); // ChainletError 502 "Bad Gateway"
+ */
+export function fromWireText(chainlet: string, status: number, text: string): ChainletError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { error: text };
+  }
+  return fromWireError(chainlet, status, body);
+}

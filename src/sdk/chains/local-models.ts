@@ -3,7 +3,7 @@
  * in-process, through JSON both ways) or with the URL of a server that answers like a model's predict.
  */
 import type { ModelRef } from './chainlet.ts';
-import { fromWireError, statusOf, toWireError } from './errors.ts';
+import { fromWireError, fromWireText, statusOf, toWireError } from './errors.ts';
 import { encodeJson } from './json.ts';
 import { describeIssues } from './settings.ts';
 
@@ -42,18 +42,10 @@ export async function callLocalModel(ref: ModelRef, model: LocalModel, input: un
   const type = res.headers.get('content-type') ?? '';
   if (!res.ok) {
     const text = await res.text();
-    throw fromWireError(ref.key, res.status, parseOr(text));
+    throw fromWireText(ref.key, res.status, text);
   }
   if (type.includes('json')) return await res.json();
   return streamOf(res.body, type.startsWith('text/'));
-}
-
-function parseOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { error: text };
-  }
 }
 
 async function* streamOf(body: ReadableStream<Uint8Array> | null, text: boolean): AsyncGenerator<string | Uint8Array> {

@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent, request } from 'undici';
 import type { CallOptions } from '../../../sdk/chains/chainlet.ts';
-import { fromWireError } from '../../../sdk/chains/errors.ts';
+import { fromWireText } from '../../../sdk/chains/errors.ts';
 import { encodeJson } from '../../../sdk/chains/json.ts';
 import { CallPolicy } from '../../../sdk/chains/policy.ts';
 import type { RpcOptions } from '../../../sdk/chains/settings.ts';
@@ -64,18 +64,10 @@ async function attempt(
   const type = String(res.headers['content-type'] ?? '');
   if (res.statusCode >= 300) {
     const text = await res.body.text();
-    throw fromWireError(target.name, res.statusCode, parseOr(text));
+    throw fromWireText(target.name, res.statusCode, text);
   }
   if (type.includes('json')) return res.body.json();
   return streamOf(res.body, type.startsWith('text/'));
-}
-
-function parseOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { error: text };
-  }
 }
 
 async function* streamOf(body: AsyncIterable<Buffer>, text: boolean): AsyncGenerator<string | Uint8Array> {
