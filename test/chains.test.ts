@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { request } from 'undici';
 import { pushChain } from './chains.harness.ts';
@@ -219,4 +221,29 @@ test('the seed’s call_chain.py works with only CHAIN_URL and the key changed',
     ),
   );
   assert.equal(out.trim(), 'Hello, Marius!\nHello, Sid!\nHello, Bola!');
+});
+
+test('the request, chain request and trace headers pass on every hop, and the key never reaches a log', async () => {
+  await r.push(fixture('behaviours'));
+  const p = await pushChain(r.url, r.key, FIXTURES, { file: 'headers.ts', name: 'headers' });
+  assert.equal(p.status, 200, JSON.stringify(p.json));
+  const trace = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const res = await call(`${r.url}/chain-${p.json.chain.id}/production/run_remote`, {
+    headers: { ...json(), traceparent: trace },
+    body: '{}',
+  });
+  assert.equal(res.status, 200, res.text);
+  const seen = res.json as Record<string, string>;
+  assert.equal(seen.traceparent, trace, 'the caller’s trace context, two hops down');
+  assert.equal(seen['x-baseten-chain-request-id'], res.headers['x-baseten-request-id'], 'the chain’s request id');
+  assert.match(seen['x-baseten-request-id'], /^[0-9a-f]{32}$/);
+  assert.notEqual(
+    seen['x-baseten-request-id'],
+    res.headers['x-baseten-request-id'],
+    'each hop a request id of its own',
+  );
+  assert.equal(seen.authorization, undefined, 'no key reaches a model');
+  const key = r.g.chainRegistry.deployments.get(p.json.deployment.id)!.invokeKey!;
+  const logs = join(r.g.options.dataDir, 'logs');
+  for (const f of readdirSync(logs)) assert.ok(!readFileSync(join(logs, f), 'utf8').includes(key), f);
 });
