@@ -7,6 +7,7 @@ import { DEFAULT_AUTOSCALING, type AutoscalingSettings } from '../records/contro
 import type { ChainGraphRecord, ChainletNode } from '../records/chains.ts';
 import type { ModelConfig } from '../records/model-config.ts';
 import { badRequest } from '../errors.ts';
+import { RuntimeSchema } from './packaging/config-schema.ts';
 import type { Registry } from './registry.ts';
 
 /** The secret every chainlet gets: the chain-scoped invoke key, under Truss Chains' name. */
@@ -29,9 +30,8 @@ export function chainletConfig(graph: ChainGraphRecord, node: ChainletNode): Mod
     environment_variables: { ...s.envVariables },
     secrets,
     runtime: {
+      ...RuntimeSchema.parse({}),
       predict_concurrency: s.predictConcurrency,
-      streaming_read_timeout: 60,
-      predict_timeout_seconds: null,
       health_checks: {
         startup_threshold_seconds: h.startupThresholdSeconds ?? null,
         stop_traffic_threshold_seconds: h.stopTrafficThresholdSeconds ?? null,
@@ -58,17 +58,8 @@ export function chainBuildConfig(file: string): ModelConfig {
     model_metadata: {},
     environment_variables: {},
     secrets: {},
-    runtime: {
-      predict_concurrency: 1,
-      streaming_read_timeout: 60,
-      predict_timeout_seconds: null,
-      health_checks: {
-        startup_threshold_seconds: null,
-        stop_traffic_threshold_seconds: null,
-        restart_threshold_seconds: null,
-        restart_check_delay_seconds: null,
-      },
-    },
+    // Truss's defaults, as a config.yaml that says nothing gets them
+    runtime: RuntimeSchema.parse({}),
     docker_server: null,
     model_module_dir: '.',
     model_class_filename: file,
