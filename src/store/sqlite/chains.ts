@@ -5,7 +5,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { ChainDeploymentRecord, ChainEnvironmentRecord, ChainRecord } from '../../records/chains.ts';
 import type { ChainDeploymentUpdate, ChainDeploymentWrite, ChainletEnvironmentWrite } from '../store.ts';
-import { json, type Row } from './rows.ts';
+import { CHAIN_DEPLOYMENT_COLUMNS, json, type Row } from './rows.ts';
+import { setClause } from './set-clause.ts';
 import { transaction } from './transaction.ts';
 import {
   insertApiKeyRow,
@@ -116,22 +117,9 @@ export class ChainTables {
 
   updateChainDeployment(u: ChainDeploymentUpdate): void {
     transaction(this.#db, () => {
-      const row = this.#stmt('SELECT * FROM chain_deployments WHERE id = ?').get(u.id) as Row | undefined;
-      if (!row) throw new Error(`no chain deployment ${u.id}`);
-      const next = { ...toChainDeployment(row), ...u.patch };
-      this.#run(
-        `UPDATE chain_deployments SET name = ?, created_at = ?, is_development = ?, active = ?, dir = ?, graph = ?,
-           chainlets = ?, invoke_key = ? WHERE id = ?`,
-        next.name,
-        next.createdAt,
-        next.isDevelopment ? 1 : 0,
-        next.active ? 1 : 0,
-        next.dir,
-        json(next.graph),
-        json(next.chainlets),
-        next.invokeKey,
-        u.id,
-      );
+      const set = setClause(u.patch, CHAIN_DEPLOYMENT_COLUMNS);
+      const sql = `UPDATE chain_deployments SET ${set?.sql ?? 'id = id'} WHERE id = ?`;
+      if (this.#run(sql, ...(set?.values ?? []), u.id) === 0) throw new Error(`no chain deployment ${u.id}`);
       for (const m of u.models ?? []) insertModelRow(this.#run, m);
       for (const d of u.inserts ?? []) insertDeploymentRow(this.#run, d);
       for (const d of u.deployments) updateDeploymentRow(this.#run, d.id, d.patch);

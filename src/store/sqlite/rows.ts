@@ -10,6 +10,7 @@ import type {
   SecretRecord,
 } from '../../records/control.ts';
 import type { AsyncRequestHead, AsyncRequestRecord, WebhookSecretRecord } from '../../records/async.ts';
+import type { ChainDeploymentRecord } from '../../records/chains.ts';
 import type { UsageRecord } from '../../records/usage.ts';
 import type { Columns } from './set-clause.ts';
 
@@ -117,6 +118,17 @@ export const DEPLOYMENT_COLUMNS: Columns<DeploymentRecord> = {
   autoscaling: ['autoscaling', json],
   labels: ['labels', (v) => (v == null ? null : json(v))],
   build: ['build', (v) => (v == null ? null : json(v))],
+};
+
+export const CHAIN_DEPLOYMENT_COLUMNS: Columns<ChainDeploymentRecord> = {
+  name: ['name', (v) => v],
+  createdAt: ['created_at', (v) => v],
+  isDevelopment: ['is_development', (v) => (v ? 1 : 0)],
+  active: ['active', (v) => (v ? 1 : 0)],
+  dir: ['dir', (v) => v],
+  graph: ['graph', json],
+  chainlets: ['chainlets', json],
+  invokeKey: ['invoke_key', (v) => v],
 };
 
 export const toUsage = (r: Row): UsageRecord => ({
